@@ -1,0 +1,1 @@
+"""Machinery shared by every template: model, registry, parameters, random draws, rendering."""

@@ -1,0 +1,49 @@
+"""Typed errors of the generators; each has a stable `code` used in batch error results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TemplateError(Exception):
+    """Base class of every error raised by templates and the registry."""
+
+    code = "template-error"
+
+
+class ParamError(TemplateError, ValueError):
+    """Raised when a parameter is missing, malformed or out of range; names the field and value."""
+
+    code = "invalid-params"
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"params.{field}: {reason} (got {shown})")
+
+
+class UnknownTemplateError(TemplateError, LookupError):
+    """Raised when a template id is not in the registry."""
+
+    code = "unknown-template"
+
+
+class VersionError(TemplateError):
+    """Raised when a submission names a template version this installation cannot grade."""
+
+    code = "version-mismatch"
+
+
+class DuplicateTemplateError(TemplateError):
+    """Raised when two templates register the same id."""
+
+    code = "duplicate-template"
+
+
+class SamplingError(TemplateError):
+    """Raised when the sampler cannot find a well-posed variant around the fixed params."""
+
+    code = "sampling-failed"

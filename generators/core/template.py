@@ -1,0 +1,143 @@
+"""The core model: a template makes variants; a variant has params, asked parts, stem and solution."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from grader import AnswerSpec, Tolerance
+from grader.answers import NumericAnswer, VectorAnswer
+
+from generators.core.draw import Draw
+from generators.core.errors import ParamError
+
+
+class Template(ABC):
+    """A kind of problem. Subclasses set the class attributes and implement the methods; the
+    generic flow (sample or validate, solve, specs, render) lives in `make_variant`."""
+
+    id: ClassVar[str]
+    version: ClassVar[int]
+    title: ClassVar[str]
+    family: ClassVar[str]
+    # Sample stays below this many attempts; a template whose acceptance rate is lower is a bug.
+    max_attempts: ClassVar[int] = 500
+
+    # -- parameters ---------------------------------------------------------------------------
+    @abstractmethod
+    def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+        """Check params and return them normalized with defaults filled in (`ask` kept as given,
+        or None). With `partial`, only the given fields are checked (fixed params of a sampler)."""
+
+    @abstractmethod
+    def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One attempt at complete, well-posed params (including `ask`) honouring every fixed
+        param; None rejects the attempt and the flow draws again from the same stream."""
+
+    # -- answers ------------------------------------------------------------------------------
+    @abstractmethod
+    def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
+        """Every answer id of this variant's shape, in a stable order."""
+
+    @abstractmethod
+    def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every answer, from the cached symbolic model evaluated with numbers."""
+
+    @abstractmethod
+    def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every answer from an independent numeric implementation; for the tests only."""
+
+    @abstractmethod
+    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+        """Answer specs (default tolerances, alternates, misconceptions) for the asked parts."""
+
+    def default_ask(self, params: Mapping[str, Any]) -> list[str]:
+        """Parts asked when neither the params nor a sampler chose: every answer id."""
+        return self.answer_ids(params)
+
+    # -- words --------------------------------------------------------------------------------
+    @abstractmethod
+    def label(self, part_id: str) -> str:
+        """The part's quantity in LaTeX, e.g. `h_{2}`."""
+
+    @abstractmethod
+    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+        """The stem (Markdown with LaTeX, without the list of parts) and the worked solution."""
+
+    @property
+    @abstractmethod
+    def part_kinds(self) -> tuple[str, ...]:
+        """The answer kinds this template's parts use (for `seqquiz templates`)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "title": self.title, "family": self.family,
+                "part_kinds": list(self.part_kinds)}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One concrete problem. `answers` holds every answer id; `parts` only the asked ones."""
+
+    template: str
+    version: int
+    seed: int | None
+    params: dict[str, Any]
+    answers: dict[str, Any]
+    parts: dict[str, AnswerSpec]
+    labels: dict[str, str]
+    stem: str = ""
+    solution: str = ""
+    points: dict[str, float] = field(default_factory=dict)
+    title: str = ""
+
+    def to_json(self, with_answers: bool = True) -> dict[str, Any]:
+        parts = []
+        for pid, spec in self.parts.items():
+            entry: dict[str, Any] = {"id": pid, "label": self.labels[pid], "kind": spec.kind,
+                                     "points": self.points.get(pid, 1.0)}
+            spec_json = spec.to_json()
+            if "options" in spec_json:
+                entry["options"] = spec_json["options"]
+            if with_answers:
+                entry["answer"] = spec_json["value"]
+                for key in ("tolerance", "also", "min_decimals"):
+                    if key in spec_json:
+                        entry[key] = spec_json[key]
+            elif isinstance(spec, NumericAnswer | VectorAnswer):
+                entry["precision"] = spec.tolerance.describe()
+            parts.append(entry)
+        out: dict[str, Any] = {"template": self.template, "version": self.version, "seed": self.seed,
+                               "title": self.title, "params": self.params, "stem": self.stem, "parts": parts}
+        if with_answers:
+            out["answers"] = self.answers
+            out["solution"] = self.solution
+        return out
+
+
+def apply_overrides(
+    specs: dict[str, AnswerSpec], overrides: Mapping[str, Any] | None
+) -> dict[str, AnswerSpec]:
+    """Replace the tolerance of numeric parts: `{"h_2": {"decimals": 3}, "*": {"rtol": 0.01}}`."""
+    if not overrides:
+        return specs
+    if not isinstance(overrides, Mapping):
+        raise ParamError("tolerance", overrides, "must be an object of part id -> tolerance")
+    for key in overrides:
+        if key != "*" and key not in specs:
+            raise ParamError("tolerance", key, f"names a part that is not asked; asked parts are {list(specs)}")
+    out = {}
+    for pid, spec in specs.items():
+        raw = overrides.get(pid, overrides.get("*"))
+        if raw is not None and isinstance(spec, NumericAnswer | VectorAnswer):
+            tol = Tolerance.from_json(raw, where=f"tolerance.{pid}")
+            spec = _with_tolerance(spec, tol)
+        out[pid] = spec
+    return out
+
+
+def _with_tolerance(spec: NumericAnswer | VectorAnswer, tol: Tolerance) -> AnswerSpec:
+    if isinstance(spec, NumericAnswer):
+        return NumericAnswer(spec.value, tol, spec.also, spec.min_decimals, spec.misconceptions)
+    return VectorAnswer(spec.value, tol, spec.also, spec.misconceptions)

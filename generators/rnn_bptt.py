@@ -1,0 +1,96 @@
+"""rnn-bptt: backpropagate an error derivative through time by hand (Week 7 quiz, question 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from grader import AnswerSpec, NumericAnswer, Tolerance
+
+from generators.core.draw import Draw
+from generators.core.symbolic import fmt, fmt_param
+from generators.families import rnn, rnn_numeric
+
+FORWARD_TOLERANCE = Tolerance.decimals(2)
+# The published quiz asks for the derivative to four decimal places.
+BACKWARD_TOLERANCE = Tolerance.decimals(4)
+# The stem states the hidden values rounded to this many decimals, as the published quiz does.
+STATED_DECIMALS = 2
+
+
+class RnnBptt(rnn.RnnTemplate):
+    id = "rnn-bptt"
+    version = 1
+    title = "Backpropagation through time"
+    kind = "bptt"
+    extra = ("targets",)
+
+    def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
+        T = len(params["x"])
+        ids = [f"{q}_{t}" for t in range(T) for q in ("z", "h", "y")] + ["E"]
+        ids += [f"dEd{q}_{t}" for t in range(T) for q in ("y", "h", "z")]
+        return ids + list(rnn.PARAM_GRADS)
+
+    def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = self.model(params).values(params)
+        return {k: values[k] for k in self.answer_ids(params)}
+
+    def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return rnn_numeric.bptt_answers(params)
+
+    @staticmethod
+    def stated_hidden(answers: Mapping[str, Any], T: int) -> list[float]:
+        return [round(answers[f"h_{t}"], STATED_DECIMALS) for t in range(T)]
+
+    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+        T = len(params["x"])
+        # Work done from the rounded hidden values the stem states is right too.
+        alt = self.model(params).values_from_h(params, self.stated_hidden(answers, T))
+        out: dict[str, AnswerSpec] = {}
+        for p in asked:
+            tol = FORWARD_TOLERANCE if p[0] in "zhy" else BACKWARD_TOLERANCE
+            also = () if tol.accepts(alt[p], answers[p]) else (alt[p],)
+            out[p] = NumericAnswer(answers[p], tol, also)
+        return out
+
+    def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
+        T, act = self.draw_shape(draw, fixed, 2, 4)
+        p = self.draw_net(draw, fixed, T, act)
+        p["targets"] = fixed["targets"] if "targets" in fixed else [draw.step(-1.0, 1.0, 0.1) for _ in range(T)]
+        values = self.model(p).values(p)
+        if self.saturated(values, T, act) and "x" not in fixed:
+            return None
+        order = self.answer_ids(p)
+        floor = 10 * BACKWARD_TOLERANCE.half_width(0.0)
+        # Derivatives that flow back through later steps are the point of the question.
+        cands = [f"dEd{q}_{t}" for t in range(T - 1) for q in ("z", "h")]
+        cands += ["dEdw_xh", "dEdw_hh", "dEdh_init"] if T > 1 else ["dEdz_0", "dEdw_xh", "dEdw_hy"]
+        cands = [c for c in cands if abs(values[c]) >= floor]
+        ask = self.pick_ask(draw, fixed, cands, order, 1 if draw.chance(0.5) else 2)
+        if ask is None:
+            return None
+        return {**p, "ask": ask}
+
+    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+        m = self.model(params)
+        T = len(params["x"])
+        targets = ", ".join(fmt_param(v) for v in params["targets"])
+        stated = ", ".join(fmt(v) for v in self.stated_hidden(answers, T))
+        stem = (
+            rnn.describe_net(m, params)
+            + f"\n\nThe error is $E = \\sum_t \\frac{{1}}{{2}} (t_t - y_t)^2$ with targets $t = ({targets})$. "
+            f"A forward pass gives hidden values of about $h = ({stated})$ (rounded); you may use them. "
+            "Derivatives with respect to a hidden value or a pre-activation are total derivatives: "
+            "they include the paths through later time steps.\n\n"
+            "Compute the following."
+        )
+        values = m.values(params)
+        sol = rnn.solution(
+            m, values, params, asked,
+            {"forward": "Forward pass.", "error": "Error.",
+             "backward": "Backward pass (chain rule through later time steps)."},
+        )
+        return stem, sol
+
+
+TEMPLATE = RnnBptt()

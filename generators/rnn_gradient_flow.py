@@ -1,0 +1,129 @@
+"""rnn-gradient-flow: decide whether a gradient vanishes or explodes (Week 7 quiz, question 5)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from grader import AnswerSpec, ChoiceAnswer, NumericAnswer, Tolerance
+
+from generators.core.draw import Draw
+from generators.core.symbolic import fmt
+from generators.families import rnn, rnn_numeric
+
+GAIN_TOLERANCE = Tolerance.sigfigs(2)
+GRAD_TOLERANCE = Tolerance.sigfigs(3)
+# A regime is unambiguous when the gain is at least this many decades away from 1.
+MIN_DECADES = 0.5
+REGIMES = ("vanishing", "exploding")
+EXPLANATIONS = (
+    ("vanishing", "When |dh_{T-1}/dh_0| < 1 the backward signal shrinks each step it travels back, so early inputs barely affect the weight updates."),
+    ("exploding", "When |dh_{T-1}/dh_0| > 1 the backward signal grows each step it travels back, so small changes early on make huge gradients."),
+)
+
+
+def regime(gain: float) -> str:
+    return "vanishing" if abs(gain) < 1 else "exploding"
+
+
+class RnnGradientFlow(rnn.RnnTemplate):
+    id = "rnn-gradient-flow"
+    version = 1
+    title = "Vanishing or exploding gradients"
+    kind = "flow"
+    extra = ("target",)
+
+    def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
+        return ["dEdw_xh", "gain", "regime"]
+
+    def label(self, part_id: str) -> str:
+        if part_id == "gain":
+            return r"\partial h_{T-1} / \partial h_{0}"  # T is the variant's; the stem says which
+        if part_id == "regime":
+            return "Does the gradient with respect to the early hidden state vanish or explode?"
+        return rnn.label(part_id)
+
+    def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = self.model(params).values(params)
+        gain = values["gain_h_0"]
+        return {"dEdw_xh": values["dEdw_xh"], "gain": gain, "regime": regime(gain)}
+
+    def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return rnn_numeric.flow_answers(params)
+
+    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+        out: dict[str, AnswerSpec] = {}
+        for p in asked:
+            if p == "regime":
+                out[p] = ChoiceAnswer(answers[p], REGIMES, EXPLANATIONS)
+            else:
+                out[p] = NumericAnswer(answers[p], GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE)
+        return out
+
+    def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
+        T = len(fixed["x"]) if "x" in fixed else draw.integer(3, 6)
+        act = fixed.get("activation") or draw.choice(("logistic", "logistic", "tanh", "linear"))
+        want = draw.choice(REGIMES)
+        # Weights that make the wanted regime likely; rejection below makes it certain.
+        whh_range = {
+            ("logistic", "exploding"): (5.0, 9.0), ("logistic", "vanishing"): (0.5, 2.5),
+            ("tanh", "exploding"): (1.5, 3.0), ("tanh", "vanishing"): (0.2, 0.7),
+            ("linear", "exploding"): (1.5, 2.5), ("linear", "vanishing"): (0.2, 0.6),
+        }[(act, want)]
+        p = self.draw_net(draw, fixed, T, act)
+        if "w_hh" not in fixed:
+            p["w_hh"] = draw.step(*whh_range, 0.5 if act == "logistic" else 0.1) * draw.choice((-1, 1))
+        if "x" not in fixed:
+            p["x"] = [float(v) for v in draw.integers(-3, 3, T)]
+        if "w_xh" not in fixed:
+            p["w_xh"] = draw.nonzero_step(-0.5, 0.5, 0.1)
+        if "b_h" not in fixed and act == "logistic":
+            # Centre the unit near its steepest point so that sigma' is about 1/4.
+            p["b_h"] = round(-p["w_hh"] / 2 + draw.step(-0.5, 0.5, 0.1), 10)
+        p["target"] = fixed["target"] if "target" in fixed else draw.step(-1.0, 1.0, 0.1)
+        values = self.model(p).values(p)
+        gain = values["gain_h_0"]
+        free = not all(k in fixed for k in ("x", "w_xh", "w_hh", "b_h", "h_init"))
+        if free:
+            if gain == 0 or abs(math.log10(abs(gain))) < MIN_DECADES or regime(gain) != want:
+                return None
+            if act != "logistic" and self.saturated(values, T, act):
+                return None
+        order = self.answer_ids(p)
+        if "ask" in fixed:
+            ask = self.pick_ask(draw, fixed, [], order, 0)
+        else:
+            ask = ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order
+        return {**p, "ask": ask}
+
+    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+        m = self.model(params)
+        T = len(params["x"])
+        stem = (
+            rnn.describe_net(m, params)
+            + f"\n\nThe net produces an output only at the last step, $t = {T - 1}$, with error "
+            f"$E = \\frac{{1}}{{2}} (t - y_{{{T - 1}}})^2$ and target $t = {fmt(params['target'])}$. "
+            f"The gain $\\partial h_{{{T - 1}}} / \\partial h_0$ says how much a change of the first "
+            "hidden state moves the last one, and so how strongly the error reaches back in time.\n\n"
+            "Compute the following."
+        )
+        values = m.values(params)
+        wanted = [p for p in asked if p == "dEdw_xh"]
+        wanted.append("gain_h_0")
+        sol = rnn.solution(
+            m, values, params, wanted,
+            {"forward": "Forward pass.", "error": "Error.",
+             "gain": f"Gain: backpropagate from $h_{{{T - 1}}}$ to $h_0$ (one factor $w_{{hh}} f'(z_t)$ per step).",
+             "backward": "Backward pass of the error."},
+            {"gain_h_0": self.label("gain")},
+        )
+        g = answers["gain"]
+        verdict = (
+            f"\n\nSo $\\partial h_{{{T - 1}}} / \\partial h_0 = {fmt(g)}$, whose size is "
+            f"{'below' if abs(g) < 1 else 'above'} 1: the gradient is **{regime(g)}**."
+        )
+        return stem, sol + verdict
+
+
+TEMPLATE = RnnGradientFlow()

@@ -1,0 +1,390 @@
+"""Answer kinds: each spec holds its reference, says how a response compares, and gives feedback."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from grader.errors import SpecError
+from grader.parse import ParseFailure, parse_number, parse_number_list
+from grader.result import PartResult, Status
+from grader.tolerance import Tolerance
+
+CORRECT = "Correct."
+
+
+@dataclass(frozen=True, slots=True)
+class Misconception:
+    """A wrong value that a known mistake produces, with the feedback that names the mistake."""
+
+    code: str
+    value: Any
+    message: str
+
+
+class AnswerSpec:
+    """Base of every answer kind; subclasses set `kind` and implement `grade` and `to_json`."""
+
+    kind: ClassVar[str]
+
+    def grade(self, raw: Any) -> PartResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _invalid(message: str) -> PartResult:
+    return PartResult(0.0, Status.INVALID, message)
+
+
+@dataclass(frozen=True, slots=True)
+class NumericAnswer(AnswerSpec):
+    """A real number compared with a tolerance; `also` lists other accepted references
+    (values computed from rounded intermediates the question states)."""
+
+    kind: ClassVar[str] = "numeric"
+    value: float
+    tolerance: Tolerance
+    also: tuple[float, ...] = ()
+    min_decimals: int | None = None
+    misconceptions: tuple[Misconception, ...] = ()
+    _bounds: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.value):
+            raise SpecError(f"numeric answer value must be finite (got {self.value!r})")
+        bounds = [self.tolerance.interval(self.value)]
+        bounds += [self.tolerance.interval(v) for v in self.also]
+        object.__setattr__(self, "_bounds", tuple(bounds))
+        # Never call a right answer a mistake: drop a misconception inside the accepted set.
+        kept = tuple(m for m in self.misconceptions if not self._accepts(m.value))
+        object.__setattr__(self, "misconceptions", kept)
+
+    def _accepts(self, s: float) -> bool:
+        for lo, hi in self._bounds:
+            if lo <= s <= hi:
+                return True
+        return False
+
+    def grade(self, raw: Any) -> PartResult:
+        parsed = parse_number(raw)
+        if isinstance(parsed, ParseFailure):
+            return _invalid(parsed.message)
+        s = parsed.value
+        lo, hi = self._bounds[0]
+        if lo <= s <= hi or self._accepts(s):
+            if (
+                self.min_decimals is not None
+                and parsed.decimals is not None
+                and parsed.decimals < self.min_decimals
+            ):
+                return PartResult(
+                    0.0,
+                    Status.INCORRECT,
+                    f"Right value, but give at least {self.min_decimals} digits after the "
+                    f"decimal point (you gave {parsed.decimals}).",
+                )
+            if lo <= s <= hi:
+                return PartResult(1.0, Status.CORRECT, CORRECT)
+            return PartResult(
+                1.0, Status.CORRECT, "Correct (from the rounded values the question gives)."
+            )
+        for m in self.misconceptions:
+            if self.tolerance.accepts(s, m.value):
+                return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
+        return PartResult(
+            0.0,
+            Status.INCORRECT,
+            f"Incorrect: this does not match the correct value {self.tolerance.describe()}.",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "value": self.value, "tolerance": self.tolerance.to_json()}
+        if self.also:
+            out["also"] = list(self.also)
+        if self.min_decimals is not None:
+            out["min_decimals"] = self.min_decimals
+        return out
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple):
+        return (len(value), len(value[0]))
+    return (len(value),)
+
+
+@dataclass(frozen=True, slots=True)
+class VectorAnswer(AnswerSpec):
+    """A vector (list) or matrix (list of rows) compared element-wise; partial credit is the
+    fraction of entries within tolerance."""
+
+    kind: ClassVar[str] = "vector"
+    value: tuple[Any, ...]
+    tolerance: Tolerance
+    also: tuple[tuple[Any, ...], ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", _freeze(self.value))
+        object.__setattr__(self, "also", tuple(_freeze(a) for a in self.also))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return _shape(self.value)
+
+    def _flat(self, value: Any) -> list[float]:
+        if len(self.shape) == 2:
+            return [float(x) for row in value for x in row]
+        return [float(x) for x in value]
+
+    def _parse(self, raw: Any) -> list[float] | str:
+        shape = self.shape
+        if len(shape) == 1:
+            parsed = parse_number_list(raw, shape[0])
+            return parsed.message if isinstance(parsed, ParseFailure) else parsed.value
+        if not isinstance(raw, list | tuple) or len(raw) != shape[0]:
+            got = len(raw) if isinstance(raw, list | tuple) else type(raw).__name__
+            return f"expected a {shape[0]}x{shape[1]} matrix as a list of rows, got {got}"
+        flat: list[float] = []
+        for i, row in enumerate(raw):
+            parsed = parse_number_list(row, shape[1])
+            if isinstance(parsed, ParseFailure):
+                return f"row {i}: {parsed.message}"
+            flat.extend(parsed.value)
+        return flat
+
+    def _label(self, k: int) -> str:
+        if len(self.shape) == 2:
+            return f"[{k // self.shape[1]}][{k % self.shape[1]}]"
+        return f"[{k}]"
+
+    def grade(self, raw: Any) -> PartResult:
+        got = self._parse(raw)
+        if isinstance(got, str):
+            return _invalid(got)
+        best: list[int] | None = None
+        for ref in (self.value, *self.also):
+            wrong = [
+                k for k, (s, r) in enumerate(zip(got, self._flat(ref), strict=True))
+                if not self.tolerance.accepts(s, r)
+            ]
+            if best is None or len(wrong) < len(best):
+                best = wrong
+        assert best is not None
+        n = len(got)
+        if not best:
+            return PartResult(1.0, Status.CORRECT, CORRECT)
+        for m in self.misconceptions:
+            if all(self.tolerance.accepts(s, r) for s, r in zip(got, self._flat(m.value), strict=True)):
+                return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
+        score = round((n - len(best)) / n, 6)
+        labels = ", ".join(self._label(k) for k in best)
+        status = Status.PARTIAL if score > 0 else Status.INCORRECT
+        return PartResult(
+            score, status,
+            f"{len(best)} of {n} entries do not match the correct values {self.tolerance.describe()}: {labels}.",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "value": _thaw(self.value), "tolerance": self.tolerance.to_json()}
+        if self.also:
+            out["also"] = [_thaw(a) for a in self.also]
+        return out
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceAnswer(AnswerSpec):
+    """One option id out of several; each option may carry an explanation the feedback shows."""
+
+    kind: ClassVar[str] = "choice"
+    value: str
+    options: tuple[str, ...]
+    explanations: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.value not in self.options:
+            raise SpecError(f"choice answer {self.value!r} is not one of the options {list(self.options)!r}")
+        if len(set(self.options)) != len(self.options):
+            raise SpecError(f"choice options must be distinct (got {list(self.options)!r})")
+
+    def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = f"{raw:g}"
+        if not isinstance(raw, str) or raw.strip() not in self.options:
+            return _invalid(f"expected one of {', '.join(self.options)}, got {str(raw)[:40]!r}")
+        choice = raw.strip()
+        why = dict(self.explanations).get(choice, "")
+        if choice == self.value:
+            return PartResult(1.0, Status.CORRECT, f"Correct. {why}".strip())
+        return PartResult(0.0, Status.INCORRECT, f"Incorrect. {why}".strip())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "options": list(self.options)}
+
+
+@dataclass(frozen=True, slots=True)
+class MultiSelectAnswer(AnswerSpec):
+    """A set of option ids. Score = max(0, hits/|correct| - false picks/|wrong|), with a term
+    taken as 1 (hits) or 0 (false picks) when its set is empty: never below 0."""
+
+    kind: ClassVar[str] = "multiselect"
+    value: tuple[str, ...]
+    options: tuple[str, ...]
+    explanations: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", tuple(sorted(self.value)))
+        extra = set(self.value) - set(self.options)
+        if extra:
+            raise SpecError(f"multi-select answer has ids that are not options: {sorted(extra)!r}")
+
+    def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, str):
+            raw = [t for t in raw.replace(",", " ").split() if t]
+        if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
+            return _invalid("expected a list of option ids")
+        picked = {x.strip() for x in raw}
+        unknown = picked - set(self.options)
+        if unknown:
+            return _invalid(f"unknown option ids {sorted(unknown)!r}; options are {', '.join(self.options)}")
+        right = set(self.value)
+        wrong = set(self.options) - right
+        hits = len(picked & right) / len(right) if right else 1.0
+        false = len(picked & wrong) / len(wrong) if wrong else 0.0
+        score = round(max(0.0, hits - false), 6)
+        if picked == right:
+            return PartResult(1.0, Status.CORRECT, CORRECT)
+        why = dict(self.explanations)
+        notes = [f"{o}: {why[o]}" for o in sorted(picked ^ right) if o in why]
+        missed = sorted(right - picked)
+        extra = sorted(picked - right)
+        msg = "Not quite."
+        if missed:
+            msg += f" Missing: {', '.join(missed)}."
+        if extra:
+            msg += f" Should not be selected: {', '.join(extra)}."
+        if notes:
+            msg += " " + " ".join(notes)
+        return PartResult(score, Status.PARTIAL if score > 0 else Status.INCORRECT, msg)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": list(self.value), "options": list(self.options)}
+
+
+@dataclass(frozen=True, slots=True)
+class IntSequenceAnswer(AnswerSpec):
+    """A sequence of integers (a state path); partial credit per position."""
+
+    kind: ClassVar[str] = "int_sequence"
+    value: tuple[int, ...]
+    misconceptions: tuple[Misconception, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", tuple(int(v) for v in self.value))
+
+    def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, str):
+            text = raw.strip().strip("[]()")
+            tokens = [t for t in text.replace(",", " ").split() if t]
+            if len(tokens) == 1 and len(tokens[0]) == len(self.value) and tokens[0].isdigit():
+                tokens = list(tokens[0])
+            raw = tokens
+        if not isinstance(raw, list | tuple):
+            return _invalid(f"expected a list of {len(self.value)} integers")
+        got: list[int] = []
+        for i, item in enumerate(raw):
+            if isinstance(item, bool):
+                return _invalid(f"entry {i}: expected an integer, got {item!r}")
+            if isinstance(item, int):
+                got.append(item)
+            elif isinstance(item, float) and item.is_integer():
+                got.append(int(item))
+            elif isinstance(item, str) and item.strip().lstrip("+-").isdigit() and len(item) < 10:
+                got.append(int(item))
+            else:
+                return _invalid(f"entry {i}: expected an integer, got {str(item)[:20]!r}")
+        if len(got) != len(self.value):
+            return _invalid(f"expected {len(self.value)} integers, got {len(got)}")
+        wrong = [i for i, (a, b) in enumerate(zip(got, self.value, strict=True)) if a != b]
+        if not wrong:
+            return PartResult(1.0, Status.CORRECT, CORRECT)
+        for m in self.misconceptions:
+            if tuple(got) == tuple(m.value):
+                return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
+        n = len(self.value)
+        score = round((n - len(wrong)) / n, 6)
+        return PartResult(
+            score,
+            Status.PARTIAL if score > 0 else Status.INCORRECT,
+            f"{len(wrong)} of {n} positions are wrong: {', '.join(map(str, wrong))}.",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": list(self.value)}
+
+
+@dataclass(frozen=True, slots=True)
+class BitStringAnswer(AnswerSpec):
+    """A string of 0s and 1s, most significant bit first; leading zeros do not matter."""
+
+    kind: ClassVar[str] = "bits"
+    value: str
+
+    def __post_init__(self) -> None:
+        if not self.value or set(self.value) - {"0", "1"}:
+            raise SpecError(f"bit string answer must be 0s and 1s (got {self.value!r})")
+
+    def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            raw = str(raw)
+        if not isinstance(raw, str):
+            return _invalid("expected a string of 0s and 1s")
+        text = raw.strip().replace(" ", "").replace("_", "")
+        if not text or len(text) > 256 or set(text) - {"0", "1"}:
+            return _invalid(f"expected a string of 0s and 1s, got {raw.strip()[:40]!r}")
+        if text.lstrip("0") == self.value.lstrip("0"):
+            return PartResult(1.0, Status.CORRECT, CORRECT)
+        n = max(len(text), len(self.value))
+        a, b = text.zfill(n), self.value.zfill(n)
+        bad = sum(1 for x, y in zip(a, b, strict=True) if x != y)
+        return PartResult(0.0, Status.INCORRECT, f"Incorrect: {bad} bit(s) differ.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value}
+
+
+_KINDS: dict[str, type[AnswerSpec]] = {
+    cls.kind: cls
+    for cls in (NumericAnswer, VectorAnswer, ChoiceAnswer, MultiSelectAnswer, IntSequenceAnswer, BitStringAnswer)
+}
+
+
+def spec_from_json(data: dict[str, Any]) -> AnswerSpec:
+    """Rebuild a spec written by `to_json` (the grading half of an exported variant)."""
+    kind = data.get("kind")
+    if kind not in _KINDS:
+        raise SpecError(f"answer kind must be one of {sorted(_KINDS)} (got {kind!r})")
+    if kind in ("numeric", "vector"):
+        tol = Tolerance.from_json(data.get("tolerance"))
+        also: Sequence[Any] = data.get("also", ())
+        if kind == "numeric":
+            return NumericAnswer(float(data["value"]), tol, tuple(also), data.get("min_decimals"))
+        return VectorAnswer(data["value"], tol, tuple(also))
+    if kind in ("choice", "multiselect"):
+        return _KINDS[kind](data["value"], tuple(data["options"]))  # type: ignore[call-arg]
+    return _KINDS[kind](data["value"])  # type: ignore[call-arg]

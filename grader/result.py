@@ -1,0 +1,71 @@
+"""Grade results: one frozen record per part and the weighted total."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.answers import AnswerSpec
+
+
+class Status(str, Enum):
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    INCORRECT = "incorrect"
+    INVALID = "invalid"  # the response could not be read; the message says why
+    MISSING = "missing"  # the part was asked but not answered
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    score: float
+    status: Status
+    feedback: str
+    misconception: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.status is Status.CORRECT
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "correct": self.status is Status.CORRECT,
+            "status": self.status.value,
+            "feedback": self.feedback,
+            "misconception": self.misconception,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GradeResult:
+    score: float
+    parts: Mapping[str, PartResult]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"score": self.score, "parts": {k: v.to_json() for k, v in self.parts.items()}}
+
+
+MISSING = PartResult(0.0, Status.MISSING, "No answer was given for this part.")
+
+
+def grade_parts(
+    specs: Mapping[str, AnswerSpec],
+    response: Mapping[str, Any],
+    points: Mapping[str, float] | None = None,
+) -> GradeResult:
+    """Grade every asked part; the total is the points-weighted mean of the part scores."""
+    parts: dict[str, PartResult] = {}
+    total = weight = 0.0
+    for part_id, spec in specs.items():
+        raw = response.get(part_id)
+        result = MISSING if raw is None else spec.grade(raw)
+        parts[part_id] = result
+        w = 1.0 if points is None else points.get(part_id, 1.0)
+        total += w * result.score
+        weight += w
+    score = round(total / weight, 6) if weight else 0.0
+    return GradeResult(score, parts)
