@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from grader import AnswerSpec, NumericAnswer, Tolerance
-
 from generators.core.draw import Draw
 from generators.core.symbolic import fmt, fmt_param
 from generators.families import rnn, rnn_numeric
+from grader import AnswerSpec, NumericAnswer, Tolerance
 
 FORWARD_TOLERANCE = Tolerance.decimals(2)
 # The published quiz asks for the derivative to four decimal places.
@@ -42,7 +41,9 @@ class RnnBptt(rnn.RnnTemplate):
     def stated_hidden(answers: Mapping[str, Any], T: int) -> list[float]:
         return [round(answers[f"h_{t}"], STATED_DECIMALS) for t in range(T)]
 
-    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+    def specs(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> dict[str, AnswerSpec]:
         T = len(params["x"])
         # Work done from the rounded hidden values the stem states is right too.
         alt = self.model(params).values_from_h(params, self.stated_hidden(answers, T))
@@ -56,7 +57,11 @@ class RnnBptt(rnn.RnnTemplate):
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
         T, act = self.draw_shape(draw, fixed, 2, 4)
         p = self.draw_net(draw, fixed, T, act)
-        p["targets"] = fixed["targets"] if "targets" in fixed else [draw.step(-1.0, 1.0, 0.1) for _ in range(T)]
+        p["targets"] = (
+            fixed["targets"]
+            if "targets" in fixed
+            else [draw.step(-1.0, 1.0, 0.1) for _ in range(T)]
+        )
         values = self.model(p).values(p)
         if self.saturated(values, T, act) and "x" not in fixed:
             return None
@@ -71,7 +76,9 @@ class RnnBptt(rnn.RnnTemplate):
             return None
         return {**p, "ask": ask}
 
-    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+    def render(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> tuple[str, str]:
         m = self.model(params)
         T = len(params["x"])
         targets = ", ".join(fmt_param(v) for v in params["targets"])
@@ -86,9 +93,15 @@ class RnnBptt(rnn.RnnTemplate):
         )
         values = m.values(params)
         sol = rnn.solution(
-            m, values, params, asked,
-            {"forward": "Forward pass.", "error": "Error.",
-             "backward": "Backward pass (chain rule through later time steps)."},
+            m,
+            values,
+            params,
+            asked,
+            {
+                "forward": "Forward pass.",
+                "error": "Error.",
+                "backward": "Backward pass (chain rule through later time steps).",
+            },
         )
         return stem, sol
 

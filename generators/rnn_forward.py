@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from grader import AnswerSpec, NumericAnswer, Tolerance
-
 from generators.core.draw import Draw
 from generators.families import rnn, rnn_numeric
+from grader import AnswerSpec, NumericAnswer, Tolerance
 
 # The published quiz asks forward values "to two decimal places".
 FORWARD_TOLERANCE = Tolerance.decimals(2)
@@ -30,7 +29,9 @@ class RnnForward(rnn.RnnTemplate):
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.forward_answers(params)
 
-    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+    def specs(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> dict[str, AnswerSpec]:
         return {p: NumericAnswer(answers[p], FORWARD_TOLERANCE) for p in asked}
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -42,17 +43,25 @@ class RnnForward(rnn.RnnTemplate):
         # Later steps make the student carry the recurrence; tiny values would be swallowed.
         order = self.answer_ids(p)
         floor = 10 * FORWARD_TOLERANCE.half_width(0.0)
-        cands = [k for k in order if k[0] in "hy" and int(k[2:]) >= max(1, T - 2) and abs(values[k]) >= floor]
+        cands = [
+            k
+            for k in order
+            if k[0] in "hy" and int(k[2:]) >= max(1, T - 2) and abs(values[k]) >= floor
+        ]
         ask = self.pick_ask(draw, fixed, cands, order, 2)
         if ask is None:
             return None
         return {**p, "ask": ask}
 
-    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+    def render(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> tuple[str, str]:
         m = self.model(params)
         stem = rnn.describe_net(m, params) + "\n\nCompute the following, to two decimal places."
         values = m.values(params)
-        sol = rnn.solution(m, values, params, asked, {"forward": "Forward pass, one time step at a time."})
+        sol = rnn.solution(
+            m, values, params, asked, {"forward": "Forward pass, one time step at a time."}
+        )
         return stem, sol
 
 

@@ -6,11 +6,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from grader import AnswerSpec, ChoiceAnswer, NumericAnswer, Tolerance
-
 from generators.core.draw import Draw
 from generators.core.symbolic import fmt
 from generators.families import rnn, rnn_numeric
+from grader import AnswerSpec, ChoiceAnswer, NumericAnswer, Tolerance
 
 GAIN_TOLERANCE = Tolerance.sigfigs(2)
 GRAD_TOLERANCE = Tolerance.sigfigs(3)
@@ -18,8 +17,14 @@ GRAD_TOLERANCE = Tolerance.sigfigs(3)
 MIN_DECADES = 0.5
 REGIMES = ("vanishing", "exploding")
 EXPLANATIONS = (
-    ("vanishing", "When |dh_{T-1}/dh_0| < 1 the backward signal shrinks each step it travels back, so early inputs barely affect the weight updates."),
-    ("exploding", "When |dh_{T-1}/dh_0| > 1 the backward signal grows each step it travels back, so small changes early on make huge gradients."),
+    (
+        "vanishing",
+        "When |dh_{T-1}/dh_0| < 1 the backward signal shrinks each step it travels back, so early inputs barely affect the weight updates.",
+    ),
+    (
+        "exploding",
+        "When |dh_{T-1}/dh_0| > 1 the backward signal grows each step it travels back, so small changes early on make huge gradients.",
+    ),
 )
 
 
@@ -52,13 +57,17 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.flow_answers(params)
 
-    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+    def specs(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> dict[str, AnswerSpec]:
         out: dict[str, AnswerSpec] = {}
         for p in asked:
             if p == "regime":
                 out[p] = ChoiceAnswer(answers[p], REGIMES, EXPLANATIONS)
             else:
-                out[p] = NumericAnswer(answers[p], GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE)
+                out[p] = NumericAnswer(
+                    answers[p], GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
+                )
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -67,13 +76,18 @@ class RnnGradientFlow(rnn.RnnTemplate):
         want = draw.choice(REGIMES)
         # Weights that make the wanted regime likely; rejection below makes it certain.
         whh_range = {
-            ("logistic", "exploding"): (5.0, 9.0), ("logistic", "vanishing"): (0.5, 2.5),
-            ("tanh", "exploding"): (1.5, 3.0), ("tanh", "vanishing"): (0.2, 0.7),
-            ("linear", "exploding"): (1.5, 2.5), ("linear", "vanishing"): (0.2, 0.6),
+            ("logistic", "exploding"): (5.0, 9.0),
+            ("logistic", "vanishing"): (0.5, 2.5),
+            ("tanh", "exploding"): (1.5, 3.0),
+            ("tanh", "vanishing"): (0.2, 0.7),
+            ("linear", "exploding"): (1.5, 2.5),
+            ("linear", "vanishing"): (0.2, 0.6),
         }[(act, want)]
         p = self.draw_net(draw, fixed, T, act)
         if "w_hh" not in fixed:
-            p["w_hh"] = draw.step(*whh_range, 0.5 if act == "logistic" else 0.1) * draw.choice((-1, 1))
+            p["w_hh"] = draw.step(*whh_range, 0.5 if act == "logistic" else 0.1) * draw.choice(
+                (-1, 1)
+            )
         if "x" not in fixed:
             p["x"] = [float(v) for v in draw.integers(-3, 3, T)]
         if "w_xh" not in fixed:
@@ -97,7 +111,9 @@ class RnnGradientFlow(rnn.RnnTemplate):
             ask = ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order
         return {**p, "ask": ask}
 
-    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+    def render(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> tuple[str, str]:
         m = self.model(params)
         T = len(params["x"])
         stem = (
@@ -112,10 +128,16 @@ class RnnGradientFlow(rnn.RnnTemplate):
         wanted = [p for p in asked if p == "dEdw_xh"]
         wanted.append("gain_h_0")
         sol = rnn.solution(
-            m, values, params, wanted,
-            {"forward": "Forward pass.", "error": "Error.",
-             "gain": f"Gain: backpropagate from $h_{{{T - 1}}}$ to $h_0$ (one factor $w_{{hh}} f'(z_t)$ per step).",
-             "backward": "Backward pass of the error."},
+            m,
+            values,
+            params,
+            wanted,
+            {
+                "forward": "Forward pass.",
+                "error": "Error.",
+                "gain": f"Gain: backpropagate from $h_{{{T - 1}}}$ to $h_0$ (one factor $w_{{hh}} f'(z_t)$ per step).",
+                "backward": "Backward pass of the error.",
+            },
             {"gain_h_0": self.label("gain")},
         )
         g = answers["gain"]

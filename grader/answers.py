@@ -102,7 +102,11 @@ class NumericAnswer(AnswerSpec):
         )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "value": self.value, "tolerance": self.tolerance.to_json()}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "value": self.value,
+            "tolerance": self.tolerance.to_json(),
+        }
         if self.also:
             out["also"] = list(self.also)
         if self.min_decimals is not None:
@@ -168,7 +172,8 @@ class VectorAnswer(AnswerSpec):
         best: list[int] | None = None
         for ref in (self.value, *self.also):
             wrong = [
-                k for k, (s, r) in enumerate(zip(got, self._flat(ref), strict=True))
+                k
+                for k, (s, r) in enumerate(zip(got, self._flat(ref), strict=True))
                 if not self.tolerance.accepts(s, r)
             ]
             if best is None or len(wrong) < len(best):
@@ -178,18 +183,25 @@ class VectorAnswer(AnswerSpec):
         if not best:
             return PartResult(1.0, Status.CORRECT, CORRECT)
         for m in self.misconceptions:
-            if all(self.tolerance.accepts(s, r) for s, r in zip(got, self._flat(m.value), strict=True)):
+            if all(
+                self.tolerance.accepts(s, r) for s, r in zip(got, self._flat(m.value), strict=True)
+            ):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
         score = round((n - len(best)) / n, 6)
         labels = ", ".join(self._label(k) for k in best)
         status = Status.PARTIAL if score > 0 else Status.INCORRECT
         return PartResult(
-            score, status,
+            score,
+            status,
             f"{len(best)} of {n} entries do not match the correct values {self.tolerance.describe()}: {labels}.",
         )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "value": _thaw(self.value), "tolerance": self.tolerance.to_json()}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "value": _thaw(self.value),
+            "tolerance": self.tolerance.to_json(),
+        }
         if self.also:
             out["also"] = [_thaw(a) for a in self.also]
         return out
@@ -218,7 +230,9 @@ class ChoiceAnswer(AnswerSpec):
 
     def __post_init__(self) -> None:
         if self.value not in self.options:
-            raise SpecError(f"choice answer {self.value!r} is not one of the options {list(self.options)!r}")
+            raise SpecError(
+                f"choice answer {self.value!r} is not one of the options {list(self.options)!r}"
+            )
         if len(set(self.options)) != len(self.options):
             raise SpecError(f"choice options must be distinct (got {list(self.options)!r})")
 
@@ -261,7 +275,9 @@ class MultiSelectAnswer(AnswerSpec):
         picked = {x.strip() for x in raw}
         unknown = picked - set(self.options)
         if unknown:
-            return _invalid(f"unknown option ids {sorted(unknown)!r}; options are {', '.join(self.options)}")
+            return _invalid(
+                f"unknown option ids {sorted(unknown)!r}; options are {', '.join(self.options)}"
+            )
         right = set(self.value)
         wrong = set(self.options) - right
         hits = len(picked & right) / len(right) if right else 1.0
@@ -312,9 +328,9 @@ class IntSequenceAnswer(AnswerSpec):
                 return _invalid(f"entry {i}: expected an integer, got {item!r}")
             if isinstance(item, int):
                 got.append(item)
-            elif isinstance(item, float) and item.is_integer():
-                got.append(int(item))
-            elif isinstance(item, str) and item.strip().lstrip("+-").isdigit() and len(item) < 10:
+            elif (isinstance(item, float) and item.is_integer()) or (
+                isinstance(item, str) and item.strip().lstrip("+-").isdigit() and len(item) < 10
+            ):
                 got.append(int(item))
             else:
                 return _invalid(f"entry {i}: expected an integer, got {str(item)[:20]!r}")
@@ -370,7 +386,14 @@ class BitStringAnswer(AnswerSpec):
 
 _KINDS: dict[str, type[AnswerSpec]] = {
     cls.kind: cls
-    for cls in (NumericAnswer, VectorAnswer, ChoiceAnswer, MultiSelectAnswer, IntSequenceAnswer, BitStringAnswer)
+    for cls in (
+        NumericAnswer,
+        VectorAnswer,
+        ChoiceAnswer,
+        MultiSelectAnswer,
+        IntSequenceAnswer,
+        BitStringAnswer,
+    )
 }
 
 

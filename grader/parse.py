@@ -26,7 +26,9 @@ _DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?"
 _NUMBER_RE = re.compile(rf"\s*({_DECIMAL})\s*")
 _FRACTION_RE = re.compile(rf"\s*({_DECIMAL})\s*/\s*({_DECIMAL})\s*")
 # "7.53 x 10^-2" and "7.53*10^-2", as people type scientific notation by hand.
-_TIMES_TEN_RE = re.compile(rf"\s*({_DECIMAL})\s*[x*]\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d{{1,4}})\s*\)?\s*")
+_TIMES_TEN_RE = re.compile(
+    rf"\s*({_DECIMAL})\s*[x*]\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d{{1,4}})\s*\)?\s*"
+)
 MAX_NUMBER_CHARS = 200
 
 
@@ -117,7 +119,9 @@ def parse_number_list(raw: Any, expected_len: int | None = None) -> ParseResult:
             return ParseFailure(f"expected a list of numbers, got {len(text)} characters of text")
         if text[:1] in "[(" and text[-1:] in "])":
             text = text[1:-1]
-        items: list[Any] = [t for t in re.split(r"[,;\s]+", text.strip()) if t] if text.strip() else []
+        items: list[Any] = (
+            [t for t in re.split(r"[,;\s]+", text.strip()) if t] if text.strip() else []
+        )
     elif isinstance(raw, list | tuple):
         items = list(raw)
     else:

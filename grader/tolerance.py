@@ -56,13 +56,17 @@ class Tolerance:
             for name in ("rtol", "atol"):
                 value = getattr(self, name)
                 if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                    raise SpecError(f"tolerance.{name} must be a finite number >= 0 (got {value!r})")
+                    raise SpecError(
+                        f"tolerance.{name} must be a finite number >= 0 (got {value!r})"
+                    )
             if self.rtol == 0 and self.atol == 0:
                 raise SpecError("tolerance: rtol and atol cannot both be 0 (got rtol=0, atol=0)")
         else:
             field = self.mode.value
             if not (isinstance(self.digits, int) and 0 <= self.digits <= 15):
-                raise SpecError(f"tolerance.{field} must be an integer from 0 to 15 (got {self.digits!r})")
+                raise SpecError(
+                    f"tolerance.{field} must be an integer from 0 to 15 (got {self.digits!r})"
+                )
             if self.mode is ToleranceMode.SIGFIGS and self.digits == 0:
                 raise SpecError(f"tolerance.sigfigs must be at least 1 (got {self.digits!r})")
 
@@ -124,7 +128,7 @@ class Tolerance:
         if isinstance(data, Tolerance):
             return data
         if not isinstance(data, dict) or not data:
-            raise SpecError(f"{where} must be an object such as {{\"decimals\": 2}} (got {data!r})")
+            raise SpecError(f'{where} must be an object such as {{"decimals": 2}} (got {data!r})')
         keys = set(data)
         if keys <= {"rtol", "atol"}:
             rtol = data.get("rtol", 0.0)

@@ -21,7 +21,11 @@ class Draw:
     def __init__(self, template_id: str, seed: int) -> None:
         # The template id is mixed in so that seed 7 of two templates are unrelated problems.
         self._rng = np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence([seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(template_id.encode())]))
+            np.random.PCG64(
+                np.random.SeedSequence(
+                    [seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(template_id.encode())]
+                )
+            )
         )
 
     def uniform(self, lo: float, hi: float) -> float:

@@ -15,7 +15,9 @@ def check_keys(params: Mapping[str, Any], allowed: Iterable[str]) -> None:
     allowed = set(allowed)
     for key in params:
         if key not in allowed:
-            raise ParamError(key, params[key], f"unknown parameter; expected one of {sorted(allowed)}")
+            raise ParamError(
+                key, params[key], f"unknown parameter; expected one of {sorted(allowed)}"
+            )
 
 
 def number(params: Mapping[str, Any], name: str, default: float | None = None) -> float:
@@ -37,7 +39,11 @@ def as_number(field: str, value: Any) -> float:
 
 
 def number_list(
-    params: Mapping[str, Any], name: str, length: int | None = None, min_len: int = 1, max_len: int = MAX_T
+    params: Mapping[str, Any],
+    name: str,
+    length: int | None = None,
+    min_len: int = 1,
+    max_len: int = MAX_T,
 ) -> list[float]:
     value = params.get(name)
     if value is None:
@@ -45,13 +51,19 @@ def number_list(
     if not isinstance(value, list | tuple):
         raise ParamError(name, value, "must be a list of numbers")
     if length is not None and len(value) != length:
-        raise ParamError(name, value, f"must have {length} entries, one per time step (it has {len(value)})")
+        raise ParamError(
+            name, value, f"must have {length} entries, one per time step (it has {len(value)})"
+        )
     if not min_len <= len(value) <= max_len:
-        raise ParamError(name, value, f"must have from {min_len} to {max_len} entries (it has {len(value)})")
+        raise ParamError(
+            name, value, f"must have from {min_len} to {max_len} entries (it has {len(value)})"
+        )
     return [as_number(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
-def choice(params: Mapping[str, Any], name: str, options: Iterable[str], default: str | None = None) -> str:
+def choice(
+    params: Mapping[str, Any], name: str, options: Iterable[str], default: str | None = None
+) -> str:
     value = params.get(name, default)
     options = list(options)
     if value not in options:
@@ -59,7 +71,9 @@ def choice(params: Mapping[str, Any], name: str, options: Iterable[str], default
     return value
 
 
-def integer(params: Mapping[str, Any], name: str, lo: int, hi: int, default: int | None = None) -> int:
+def integer(
+    params: Mapping[str, Any], name: str, lo: int, hi: int, default: int | None = None
+) -> int:
     value = params.get(name, default)
     if value is None:
         raise ParamError(name, None, "is required")
@@ -83,6 +97,8 @@ def ask(params: Mapping[str, Any], valid: list[str]) -> list[str] | None:
         raise ParamError("ask", value, "must be a non-empty list of part ids")
     for part in value:
         if part not in valid:
-            raise ParamError("ask", value, f"{part!r} is not a part of this variant; parts are {valid}")
+            raise ParamError(
+                "ask", value, f"{part!r} is not a part of this variant; parts are {valid}"
+            )
     chosen = set(value)
     return [p for p in valid if p in chosen]

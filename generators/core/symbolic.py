@@ -64,7 +64,9 @@ class Graph:
     def definition(self, sym: sp.Symbol) -> sp.Expr:
         return dict(self.nodes)[sym]
 
-    def backward(self, output: sp.Symbol, wrt: Sequence[sp.Symbol], prefix: str, out_latex: str) -> Adjoints:
+    def backward(
+        self, output: sp.Symbol, wrt: Sequence[sp.Symbol], prefix: str, out_latex: str
+    ) -> Adjoints:
         """Reverse-mode total derivatives d output / d v for every node and each of `wrt`:
         adj(v) = sum over the quantities c defined from v of adj(c) * (d def_c / d v), the local
         partials by sympy.diff, each activation written back in terms of its output symbol."""
@@ -124,7 +126,9 @@ def compile_straight_line(
     def straight(_exprs: Any) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
         return assignments, outs
 
-    return sp.lambdify(list(args), outs, modules=modules or MATH_MODULES, cse=straight, docstring_limit=0)
+    return sp.lambdify(
+        list(args), outs, modules=modules or MATH_MODULES, cse=straight, docstring_limit=0
+    )
 
 
 # -- worked-solution rendering ------------------------------------------------------------------
@@ -166,7 +170,11 @@ class Substitution:
         ]
         self._parts = pieces
 
-    def fill(self, values: Mapping[str, float], formats: Mapping[str, Callable[[float], str]] | None = None) -> str:
+    def fill(
+        self,
+        values: Mapping[str, float],
+        formats: Mapping[str, Callable[[float], str]] | None = None,
+    ) -> str:
         out = [self._parts[0]]
         for k, name in enumerate(self._names):
             v = values[name]

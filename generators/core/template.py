@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from grader import AnswerSpec, Tolerance
-from grader.answers import NumericAnswer, VectorAnswer
-
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from grader import AnswerSpec, Tolerance
+from grader.answers import NumericAnswer, VectorAnswer
 
 
 class Template(ABC):
@@ -50,7 +49,9 @@ class Template(ABC):
         """Every answer from an independent numeric implementation; for the tests only."""
 
     @abstractmethod
-    def specs(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> dict[str, AnswerSpec]:
+    def specs(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> dict[str, AnswerSpec]:
         """Answer specs (default tolerances, alternates, misconceptions) for the asked parts."""
 
     def default_ask(self, params: Mapping[str, Any]) -> list[str]:
@@ -63,7 +64,9 @@ class Template(ABC):
         """The part's quantity in LaTeX, e.g. `h_{2}`."""
 
     @abstractmethod
-    def render(self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]) -> tuple[str, str]:
+    def render(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> tuple[str, str]:
         """The stem (Markdown with LaTeX, without the list of parts) and the worked solution."""
 
     @property
@@ -72,8 +75,13 @@ class Template(ABC):
         """The answer kinds this template's parts use (for `seqquiz templates`)."""
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "title": self.title, "family": self.family,
-                "part_kinds": list(self.part_kinds)}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "family": self.family,
+            "part_kinds": list(self.part_kinds),
+        }
 
 
 @dataclass(frozen=True)
@@ -95,8 +103,12 @@ class Variant:
     def to_json(self, with_answers: bool = True) -> dict[str, Any]:
         parts = []
         for pid, spec in self.parts.items():
-            entry: dict[str, Any] = {"id": pid, "label": self.labels[pid], "kind": spec.kind,
-                                     "points": self.points.get(pid, 1.0)}
+            entry: dict[str, Any] = {
+                "id": pid,
+                "label": self.labels[pid],
+                "kind": spec.kind,
+                "points": self.points.get(pid, 1.0),
+            }
             spec_json = spec.to_json()
             if "options" in spec_json:
                 entry["options"] = spec_json["options"]
@@ -108,8 +120,15 @@ class Variant:
             elif isinstance(spec, NumericAnswer | VectorAnswer):
                 entry["precision"] = spec.tolerance.describe()
             parts.append(entry)
-        out: dict[str, Any] = {"template": self.template, "version": self.version, "seed": self.seed,
-                               "title": self.title, "params": self.params, "stem": self.stem, "parts": parts}
+        out: dict[str, Any] = {
+            "template": self.template,
+            "version": self.version,
+            "seed": self.seed,
+            "title": self.title,
+            "params": self.params,
+            "stem": self.stem,
+            "parts": parts,
+        }
         if with_answers:
             out["answers"] = self.answers
             out["solution"] = self.solution
@@ -126,7 +145,9 @@ def apply_overrides(
         raise ParamError("tolerance", overrides, "must be an object of part id -> tolerance")
     for key in overrides:
         if key != "*" and key not in specs:
-            raise ParamError("tolerance", key, f"names a part that is not asked; asked parts are {list(specs)}")
+            raise ParamError(
+                "tolerance", key, f"names a part that is not asked; asked parts are {list(specs)}"
+            )
     out = {}
     for pid, spec in specs.items():
         raw = overrides.get(pid, overrides.get("*"))

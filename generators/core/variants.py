@@ -8,15 +8,16 @@ from typing import Any
 
 import orjson
 
-from grader import AnswerSpec, GradeResult, grade_parts
-from grader.answers import ChoiceAnswer, MultiSelectAnswer, NumericAnswer, VectorAnswer
-
 from generators.core.draw import Draw
 from generators.core.errors import ParamError, SamplingError, VersionError
 from generators.core.template import Template, Variant, apply_overrides
+from grader import AnswerSpec, GradeResult, grade_parts
+from grader.answers import ChoiceAnswer, MultiSelectAnswer, NumericAnswer, VectorAnswer
 
 
-def resolve(template: Template, seed: int | None, params: Mapping[str, Any] | None) -> dict[str, Any]:
+def resolve(
+    template: Template, seed: int | None, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """Complete params: from the sampler when a seed is given (fixed params honoured), else from
     the params alone (defaults filled, every part asked unless `ask` says otherwise)."""
     params = dict(params or {})
@@ -90,7 +91,9 @@ def parts_list(template: Template, specs: Mapping[str, AnswerSpec]) -> str:
                 how += f", with at least {spec.min_decimals} digits after the decimal point"
             lines.append(f"({letter}) ${label} = ?$ — {how} `[{pid}]`")
         elif isinstance(spec, VectorAnswer):
-            lines.append(f"({letter}) ${label} = ?$ — a list, each entry {spec.tolerance.describe()} `[{pid}]`")
+            lines.append(
+                f"({letter}) ${label} = ?$ — a list, each entry {spec.tolerance.describe()} `[{pid}]`"
+            )
         elif isinstance(spec, ChoiceAnswer | MultiSelectAnswer):
             lines.append(f"({letter}) {label} `[{pid}]`")
         else:
@@ -103,7 +106,9 @@ def _canonical(params: Mapping[str, Any] | None) -> bytes:
 
 
 @lru_cache(maxsize=65536)
-def _cached_specs(template: Template, seed: int | None, params_key: bytes, tol_key: bytes) -> tuple[dict[str, AnswerSpec], bool]:
+def _cached_specs(
+    template: Template, seed: int | None, params_key: bytes, tol_key: bytes
+) -> tuple[dict[str, AnswerSpec], bool]:
     params = orjson.loads(params_key)
     tolerance = orjson.loads(tol_key) or None
     ask_given = seed is not None or params.get("ask") is not None
@@ -138,8 +143,14 @@ def grade_response(
         # A variant given by params without `ask`: the response says which parts were posed.
         unknown = [k for k in response if k not in specs]
         if unknown:
-            raise ParamError("response", unknown, f"names parts this template does not have; parts are {list(specs)}")
+            raise ParamError(
+                "response",
+                unknown,
+                f"names parts this template does not have; parts are {list(specs)}",
+            )
         specs = {k: v for k, v in specs.items() if k in response}
         if not specs:
-            raise ParamError("response", dict(response), "answers no part (and params.ask is not given)")
+            raise ParamError(
+                "response", dict(response), "answers no part (and params.ask is not given)"
+            )
     return grade_parts(specs, response, points)

@@ -12,7 +12,6 @@ import sympy as sp
 
 from generators.core import params as P
 from generators.core.draw import Draw
-from generators.core.template import Template
 from generators.core.symbolic import (
     ACTIVATIONS,
     Adjoints,
@@ -22,6 +21,7 @@ from generators.core.symbolic import (
     fmt,
     fmt_param,
 )
+from generators.core.template import Template
 
 ACTIVATION_NAMES = ("logistic", "tanh", "linear")
 WEIGHTS = ("w_xh", "w_hh", "w_hy", "b_h", "b_y", "h_init")
@@ -33,8 +33,15 @@ ACT_WORDS = {
     "tanh": r"$\tanh$ hidden unit",
     "linear": "linear hidden unit ($h = z$)",
 }
-LATEX = {"w_xh": "w_{xh}", "w_hh": "w_{hh}", "w_hy": "w_{hy}", "b_h": "b_{h}", "b_y": "b_{y}",
-         "h_init": r"h_{\text{init}}", "target": "t"}
+LATEX = {
+    "w_xh": "w_{xh}",
+    "w_hh": "w_{hh}",
+    "w_hy": "w_{hy}",
+    "b_h": "b_{h}",
+    "b_y": "b_{y}",
+    "h_init": r"h_{\text{init}}",
+    "target": "t",
+}
 
 
 @dataclass(frozen=True)
@@ -122,15 +129,28 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
     symbols = list(g.inputs) + value_syms
     lines = []
     for sym, expr in g.nodes:
-        lines.append(Line(sym.name, _l(sym, names), _l(expr, names), None, Substitution(expr, symbols)))
+        lines.append(
+            Line(sym.name, _l(sym, names), _l(expr, names), None, Substitution(expr, symbols))
+        )
     for p in passes:
         for st in p.steps:
             chain = " + ".join(
-                names[p.adj[c]] + r"\," + rf"\frac{{\partial {_l(c, names)}}}{{\partial {_l(st.of, names)}}}"
-                if p.adj[c] != 1 else rf"\frac{{\partial {_l(c, names)}}}{{\partial {_l(st.of, names)}}}"
+                names[p.adj[c]]
+                + r"\,"
+                + rf"\frac{{\partial {_l(c, names)}}}{{\partial {_l(st.of, names)}}}"
+                if p.adj[c] != 1
+                else rf"\frac{{\partial {_l(c, names)}}}{{\partial {_l(st.of, names)}}}"
                 for c in st.children
             )
-            lines.append(Line(st.sym.name, names[st.sym], _l(st.expr, names), chain, Substitution(st.expr, symbols)))
+            lines.append(
+                Line(
+                    st.sym.name,
+                    names[st.sym],
+                    _l(st.expr, names),
+                    chain,
+                    Substitution(st.expr, symbols),
+                )
+            )
 
     deps: dict[str, frozenset[str]] = {}
     for sym, expr in assignments:
@@ -146,8 +166,18 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
         _l(f(zt), names),
         _l(_sum(_prod(w_hy, ht), b_y), names),
     )
-    return RnnModel(kind, T, activation, tuple(s.name for s in g.inputs),
-                    tuple(s.name for s in value_syms), fn, fn_from_h, tuple(lines), deps, cell)
+    return RnnModel(
+        kind,
+        T,
+        activation,
+        tuple(s.name for s in g.inputs),
+        tuple(s.name for s in value_syms),
+        fn,
+        fn_from_h,
+        tuple(lines),
+        deps,
+        cell,
+    )
 
 
 def _l(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
@@ -163,6 +193,7 @@ def _prod(*factors: sp.Expr) -> sp.Expr:
 
 
 # -- params -----------------------------------------------------------------------------------
+
 
 def validate(params: Mapping[str, Any], partial: bool, extra: tuple[str, ...]) -> dict[str, Any]:
     """Shared checks of the rnn templates; `extra` names the template's own params."""
@@ -190,6 +221,7 @@ def validate(params: Mapping[str, Any], partial: bool, extra: tuple[str, ...]) -
 
 # -- rendering --------------------------------------------------------------------------------
 
+
 def formats_for(m: RnnModel) -> dict[str, Any]:
     return {n: fmt_param for n in m.arg_names}
 
@@ -208,8 +240,14 @@ def describe_net(m: RnnModel, params: Mapping[str, Any]) -> str:
     )
 
 
-def solution(m: RnnModel, values: Mapping[str, float], params: Mapping[str, Any], wanted: list[str],
-             headings: Mapping[str, str], labels: Mapping[str, str] | None = None) -> str:
+def solution(
+    m: RnnModel,
+    values: Mapping[str, float],
+    params: Mapping[str, Any],
+    wanted: list[str],
+    headings: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """The worked solution for the `wanted` values: each line gives the general formula (with the
     chain-rule expansion for derivatives), the numbers substituted, and the result. `labels`
     names a wanted value whose answer id differs from its name in the model."""
@@ -246,7 +284,9 @@ def solution(m: RnnModel, values: Mapping[str, float], params: Mapping[str, Any]
         parts.append(fmt(values[line.name]))
         out.append("$$" + " = ".join(_dedupe(parts)) + "$$")
     labels = labels or {}
-    answers = ", ".join(f"${labels.get(w) or label(w)} = {fmt(values[w])}$" for w in wanted if w in values)
+    answers = ", ".join(
+        f"${labels.get(w) or label(w)} = {fmt(values[w])}$" for w in wanted if w in values
+    )
     if answers:
         out.append(f"\n**Answer.** {answers}.")
     return "\n".join(out).strip()
@@ -314,6 +354,7 @@ class RnnTemplate(Template):
 
     def draw_net(self, draw: Draw, fixed: Mapping[str, Any], T: int, act: str) -> dict[str, Any]:
         """Numbers a person would set: integer inputs, weights to one or two decimals."""
+
         def pick(name: str, make: Any) -> Any:
             return fixed[name] if name in fixed else make()
 
@@ -338,11 +379,15 @@ class RnnTemplate(Template):
     @staticmethod
     def draw_shape(draw: Draw, fixed: Mapping[str, Any], t_lo: int, t_hi: int) -> tuple[int, str]:
         T = len(fixed["x"]) if "x" in fixed else draw.integer(t_lo, t_hi)
-        act = fixed.get("activation") or draw.choice(("logistic", "logistic", "logistic", "tanh", "linear"))
+        act = fixed.get("activation") or draw.choice(
+            ("logistic", "logistic", "logistic", "tanh", "linear")
+        )
         return T, act
 
     @staticmethod
-    def pick_ask(draw: Draw, fixed: Mapping[str, Any], candidates: list[str], order: list[str], k: int) -> list[str] | None:
+    def pick_ask(
+        draw: Draw, fixed: Mapping[str, Any], candidates: list[str], order: list[str], k: int
+    ) -> list[str] | None:
         if "ask" in fixed:
             return fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
         if not candidates:

@@ -88,4 +88,8 @@ def flow_answers(p: Mapping[str, Any]) -> dict[str, Any]:
     dEdy[-1] = f["y"][-1] - p["target"]
     b = backward(p, f, dEdy)
     gain = float(np.prod([p["w_hh"] * f["d"][t] for t in range(1, T)])) if T > 1 else 1.0
-    return {"dEdw_xh": b["dEdw_xh"], "gain": gain, "regime": "vanishing" if abs(gain) < 1 else "exploding"}
+    return {
+        "dEdw_xh": b["dEdw_xh"],
+        "gain": gain,
+        "regime": "vanishing" if abs(gain) < 1 else "exploding",
+    }

@@ -1,0 +1,231 @@
+"""The `seqquiz` command line: parse arguments, call `seqquiz.jobs`, print JSON; nothing more."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import orjson
+
+from generators import REGISTRY, TemplateError, make_variant
+from grader import GraderError
+from seqquiz import __version__, jobs
+from seqquiz.formats import FORMATS, SetInfo
+
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"seqquiz: error: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def parse_json_option(name: str, text: str | None) -> Any:
+    """A JSON option value, or @FILE to read it from a file."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            fail(f"{name}: cannot read {str(path)!r}: {exc.strerror}")
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        fail(f"{name}: not valid JSON ({exc}): {text[:60]!r}")
+
+
+def emit(data: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+class Group(click.Group):
+    """Turns every user mistake raised below into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (TemplateError, GraderError) as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="seqquiz")
+def main() -> None:
+    """Randomized exercises on sequence models, with worked solutions and tolerant grading."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def templates(as_json: bool) -> None:
+    """List the templates: id, version, title, part kinds."""
+    rows = [t.describe() for t in REGISTRY]
+    if as_json:
+        emit(rows)
+        return
+    width = max(len(r["id"]) for r in rows)
+    for r in rows:
+        click.echo(
+            f"{r['id']:<{width}}  v{r['version']}  {r['title']}  [{', '.join(r['part_kinds'])}]"
+        )
+
+
+def variant_options(f: Any) -> Any:
+    f = click.option("--params", "params_text", metavar="JSON", help="Params as JSON (or @FILE).")(
+        f
+    )
+    f = click.option("--seed", type=int, help="Seed of the variant.")(f)
+    f = click.argument("template")(f)
+    return f
+
+
+def variant_payload(template: str, seed: int | None, params_text: str | None) -> dict[str, Any]:
+    if seed is None and params_text is None:
+        fail("give --seed S or --params JSON (or both: the sampler fills what params leave out)")
+    payload: dict[str, Any] = {"template": template}
+    if seed is not None:
+        payload["seed"] = seed
+    params = parse_json_option("--params", params_text)
+    if params is not None:
+        if not isinstance(params, dict):
+            fail(f"--params: must be a JSON object (got {params_text!r})")
+        payload["params"] = params
+    return payload
+
+
+@main.command()
+@variant_options
+def solve(template: str, seed: int | None, params_text: str | None) -> None:
+    """Print every answer of one variant as JSON."""
+    emit(jobs.solve(variant_payload(template, seed, params_text)))
+
+
+@main.command()
+@variant_options
+@click.option(
+    "--response",
+    "response_text",
+    required=True,
+    metavar="JSON",
+    help='Answers, e.g. \'{"h_2": "0.08"}\'.',
+)
+@click.option(
+    "--tolerance",
+    "tolerance_text",
+    metavar="JSON",
+    help='Override tolerances: \'{"h_2": {"decimals": 3}}\'.',
+)
+def grade(
+    template: str,
+    seed: int | None,
+    params_text: str | None,
+    response_text: str,
+    tolerance_text: str | None,
+) -> None:
+    """Grade one response to one variant; print the score and per-part feedback as JSON."""
+    payload = variant_payload(template, seed, params_text)
+    payload["response"] = parse_json_option("--response", response_text)
+    if not isinstance(payload["response"], dict):
+        fail(f"--response: must be a JSON object of part id -> answer (got {response_text!r})")
+    tolerance = parse_json_option("--tolerance", tolerance_text)
+    if tolerance is not None:
+        payload["tolerance"] = tolerance
+    emit(jobs.grade(payload))
+
+
+@main.command()
+@click.argument("template")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the first variant; then S+1, ...",
+)
+@click.option("--count", type=click.IntRange(1, 100_000), default=1, show_default=True)
+@click.option(
+    "--params", "params_text", metavar="JSON", help="Fix some or all params (JSON or @FILE)."
+)
+@click.option(
+    "--tolerance", "tolerance_text", metavar="JSON", help="Tolerance overrides per part id or '*'."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
+)
+@click.option("--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here, not stdout.",
+)
+def generate(
+    template: str,
+    seed: int,
+    count: int,
+    params_text: str | None,
+    tolerance_text: str | None,
+    fmt: str,
+    answer_key: bool,
+    output: Path | None,
+) -> None:
+    """Make COUNT variants of TEMPLATE with seeds S, S+1, ... in FORMAT."""
+    t = REGISTRY.get(template)
+    params = parse_json_option("--params", params_text)
+    if params is not None and not isinstance(params, dict):
+        fail(f"--params: must be a JSON object (got {params_text!r})")
+    tolerance = parse_json_option("--tolerance", tolerance_text)
+    variants = [make_variant(t, seed + i, params, tolerance) for i in range(count)]
+    write(
+        FORMATS[fmt], variants, SetInfo(title=f"{t.title} ({t.id})", answer_key=answer_key), output
+    )
+
+
+def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> None:
+    if fmt.binary and output is None:
+        fail(f"--format {fmt.name} writes a zip: give -o FILE")
+    data = fmt.write(variants, info)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(variants)} variants, {fmt.name})", err=True)
+
+
+@main.command("grade-batch")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write results here, not stdout.",
+)
+@click.option("--queue", is_flag=True, help="Grade through the Celery workers instead of locally.")
+def grade_batch(file: Path, output: Path | None, queue: bool) -> None:
+    """Grade one submission a line (JSONL); write one result a line. Bad lines become error results."""
+    if queue:
+        fail("--queue: the queue client is not installed in this build")
+    src = sys.stdin.buffer if str(file) == "-" else file.open("rb")
+    dst = sys.stdout.buffer if output is None else output.open("wb")
+    graded = errors = 0
+    try:
+        for result in jobs.grade_lines(src):
+            dst.write(orjson.dumps(result) + b"\n")
+            graded += 1
+            errors += "error" in result
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+        if dst is not sys.stdout.buffer:
+            dst.close()
+    if output is not None:
+        click.echo(f"graded {graded} submissions ({errors} errors) -> {output}", err=True)
+
+
+if __name__ == "__main__":
+    main()
