@@ -64,10 +64,7 @@ class NumericAnswer(AnswerSpec):
         object.__setattr__(self, "misconceptions", kept)
 
     def _accepts(self, s: float) -> bool:
-        for lo, hi in self._bounds:
-            if lo <= s <= hi:
-                return True
-        return False
+        return any(lo <= s <= hi for lo, hi in self._bounds)
 
     def grade(self, raw: Any) -> PartResult:
         parsed = parse_number(raw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from grader.errors import SpecError
@@ -17,7 +17,7 @@ SIGFIGS_DEFAULT = 3
 DECIMALS_SLACK = 1e-12
 
 
-class ToleranceMode(str, Enum):
+class ToleranceMode(StrEnum):
     """How a numeric response is compared with its reference value."""
 
     RELABS = "relabs"
