@@ -28,6 +28,17 @@ EXPLANATIONS = (
 )
 
 
+INNER_ATTEMPTS = 200
+WHH_RANGE = {
+    ("logistic", "exploding"): (6.0, 9.0, 1.0),
+    ("logistic", "vanishing"): (0.5, 2.5, 0.5),
+    ("tanh", "exploding"): (1.5, 3.0, 0.1),
+    ("tanh", "vanishing"): (0.2, 0.7, 0.1),
+    ("linear", "exploding"): (1.5, 2.5, 0.1),
+    ("linear", "vanishing"): (0.2, 0.6, 0.1),
+}
+
+
 def regime(gain: float) -> str:
     return "vanishing" if abs(gain) < 1 else "exploding"
 
@@ -73,43 +84,52 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
         T = len(fixed["x"]) if "x" in fixed else draw.integer(3, 6)
         act = fixed.get("activation") or draw.choice(("logistic", "logistic", "tanh", "linear"))
+        # The regime is chosen first and kept while searching, so half the variants explode.
         want = draw.choice(REGIMES)
-        # Weights that make the wanted regime likely; rejection below makes it certain.
-        whh_range = {
-            ("logistic", "exploding"): (5.0, 9.0),
-            ("logistic", "vanishing"): (0.5, 2.5),
-            ("tanh", "exploding"): (1.5, 3.0),
-            ("tanh", "vanishing"): (0.2, 0.7),
-            ("linear", "exploding"): (1.5, 2.5),
-            ("linear", "vanishing"): (0.2, 0.6),
-        }[(act, want)]
+        free = not all(k in fixed for k in ("x", "w_xh", "w_hh", "b_h", "h_init"))
+        for _ in range(INNER_ATTEMPTS if free else 1):
+            p = self._draw(draw, fixed, T, act, want)
+            values = self.model(p).values(p)
+            gain = values["gain_h_0"]
+            if free and (
+                gain == 0
+                or abs(math.log10(abs(gain))) < MIN_DECADES
+                or regime(gain) != want
+                or (act != "logistic" and self.saturated(values, T, act))
+            ):
+                continue
+            order = self.answer_ids(p)
+            if "ask" in fixed:
+                ask = self.pick_ask(draw, fixed, [], order, 0)
+            else:
+                ask = ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order
+            return {**p, "ask": ask}
+        return None
+
+    def _draw(
+        self, draw: Draw, fixed: Mapping[str, Any], T: int, act: str, want: str
+    ) -> dict[str, Any]:
+        """Weights that make the wanted regime likely; the caller's check makes it certain."""
         p = self.draw_net(draw, fixed, T, act)
+        exploding_logistic = act == "logistic" and want == "exploding"
         if "w_hh" not in fixed:
-            p["w_hh"] = draw.step(*whh_range, 0.5 if act == "logistic" else 0.1) * draw.choice(
-                (-1, 1)
-            )
+            lo, hi, step = WHH_RANGE[(act, want)]
+            p["w_hh"] = draw.step(lo, hi, step) * draw.choice((-1, 1))
         if "x" not in fixed:
             p["x"] = [float(v) for v in draw.integers(-3, 3, T)]
         if "w_xh" not in fixed:
-            p["w_xh"] = draw.nonzero_step(-0.5, 0.5, 0.1)
-        if "b_h" not in fixed and act == "logistic":
-            # Centre the unit near its steepest point so that sigma' is about 1/4.
-            p["b_h"] = round(-p["w_hh"] / 2 + draw.step(-0.5, 0.5, 0.1), 10)
+            reach = 0.3 if exploding_logistic else 0.5
+            p["w_xh"] = draw.nonzero_step(-reach, reach, 0.1)
+        if act == "logistic":
+            # A logistic unit amplifies only near its steepest point (sigma' <= 1/4): centre it
+            # there, z = 0 at h = 1/2, so that w_hh sigma' can exceed 1 at every step.
+            if "b_h" not in fixed:
+                jitter = 0.0 if exploding_logistic else draw.step(-0.5, 0.5, 0.1)
+                p["b_h"] = round(-p["w_hh"] / 2 + jitter, 10)
+            if "h_init" not in fixed and exploding_logistic:
+                p["h_init"] = 0.5
         p["target"] = fixed["target"] if "target" in fixed else draw.step(-1.0, 1.0, 0.1)
-        values = self.model(p).values(p)
-        gain = values["gain_h_0"]
-        free = not all(k in fixed for k in ("x", "w_xh", "w_hh", "b_h", "h_init"))
-        if free:
-            if gain == 0 or abs(math.log10(abs(gain))) < MIN_DECADES or regime(gain) != want:
-                return None
-            if act != "logistic" and self.saturated(values, T, act):
-                return None
-        order = self.answer_ids(p)
-        if "ask" in fixed:
-            ask = self.pick_ask(draw, fixed, [], order, 0)
-        else:
-            ask = ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order
-        return {**p, "ask": ask}
+        return p
 
     def render(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
