@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from grader.errors import SpecError
-from grader.parse import ParseFailure, parse_number, parse_number_list
+from grader.parse import ParseFailure, parse_number, parse_number_list, typed_decimals
 from grader.result import PartResult, Status
 from grader.tolerance import Tolerance
 
 CORRECT = "Correct."
+RIGHT = PartResult(1.0, Status.CORRECT, CORRECT)
+RIGHT_FROM_ROUNDED = PartResult(1.0, Status.CORRECT, "Correct (from the rounded values the question gives).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,18 @@ class NumericAnswer(AnswerSpec):
     min_decimals: int | None = None
     misconceptions: tuple[Misconception, ...] = ()
     _bounds: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
+    _wrong: PartResult = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "_wrong",
+            PartResult(
+                0.0,
+                Status.INCORRECT,
+                f"Incorrect: this does not match the correct value {self.tolerance.describe()}.",
+            ),
+        )
         if not math.isfinite(self.value):
             raise SpecError(f"numeric answer value must be finite (got {self.value!r})")
         bounds = [self.tolerance.interval(self.value)]
@@ -68,35 +80,26 @@ class NumericAnswer(AnswerSpec):
 
     def grade(self, raw: Any) -> PartResult:
         parsed = parse_number(raw)
-        if isinstance(parsed, ParseFailure):
+        if parsed.__class__ is ParseFailure:
             return _invalid(parsed.message)
         s = parsed.value
         lo, hi = self._bounds[0]
-        if lo <= s <= hi or self._accepts(s):
-            if (
-                self.min_decimals is not None
-                and parsed.decimals is not None
-                and parsed.decimals < self.min_decimals
-            ):
-                return PartResult(
-                    0.0,
-                    Status.INCORRECT,
-                    f"Right value, but give at least {self.min_decimals} digits after the "
-                    f"decimal point (you gave {parsed.decimals}).",
-                )
-            if lo <= s <= hi:
-                return PartResult(1.0, Status.CORRECT, CORRECT)
-            return PartResult(
-                1.0, Status.CORRECT, "Correct (from the rounded values the question gives)."
-            )
+        exact = lo <= s <= hi
+        if exact or self._accepts(s):
+            if self.min_decimals is not None and parsed.decimals == -1:
+                typed = typed_decimals(raw)
+                if typed < self.min_decimals:
+                    return PartResult(
+                        0.0,
+                        Status.INCORRECT,
+                        f"Right value, but give at least {self.min_decimals} digits after the "
+                        f"decimal point (you gave {typed}).",
+                    )
+            return RIGHT if exact else RIGHT_FROM_ROUNDED
         for m in self.misconceptions:
             if self.tolerance.accepts(s, m.value):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
-        return PartResult(
-            0.0,
-            Status.INCORRECT,
-            f"Incorrect: this does not match the correct value {self.tolerance.describe()}.",
-        )
+        return self._wrong
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -18,6 +18,12 @@ class Logistic(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return self * (1 - self)
 
+    def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-arg))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
     def _latex(self, printer: Any, exp: Any = None) -> str:
         arg = printer._print(self.args[0])
         base = rf"\sigma\left({arg}\right)"

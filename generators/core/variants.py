@@ -102,7 +102,9 @@ def parts_list(template: Template, specs: Mapping[str, AnswerSpec]) -> str:
 
 
 def _canonical(params: Mapping[str, Any] | None) -> bytes:
-    return orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS)
+    if not params:
+        return b"{}"
+    return orjson.dumps(params, option=orjson.OPT_SORT_KEYS)
 
 
 @lru_cache(maxsize=65536)

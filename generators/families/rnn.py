@@ -85,9 +85,18 @@ class RnnModel:
         return out
 
 
-@cache
-def model(kind: str, T: int, activation: str) -> RnnModel:
-    """Derive the unrolled net of `kind` ('forward', 'bptt' or 'flow') symbolically."""
+@dataclass(frozen=True)
+class Derivation:
+    """The symbolic net: its graph, backward passes, and every quantity in computation order."""
+
+    graph: Graph
+    passes: list[Adjoints]
+    hidden: list[sp.Symbol]
+    assignments: list[tuple[sp.Symbol, sp.Expr]]
+
+
+def derive(kind: str, T: int, activation: str) -> Derivation:
+    """Build the unrolled net of `kind` ('forward', 'bptt' or 'flow') and its derivatives in SymPy."""
     f = ACTIVATIONS[activation]
     g = Graph()
     x = [g.input(f"x_{t}") for t in range(T)]
@@ -114,11 +123,19 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
         passes.append(g.backward(E, [w_xh], "dEd", "E"))
 
     assignments = list(g.nodes) + [(st.sym, st.expr) for p in passes for st in p.steps]
-    value_syms = [s for s, _ in assignments]
     if kind == "flow" and T == 1:  # gain = dh_0/dh_0 = 1: no backward step defines it
-        one = sp.Symbol("gain_h_0", real=True)
-        assignments.append((one, sp.Integer(1)))
-        value_syms.append(one)
+        assignments.append((sp.Symbol("gain_h_0", real=True), sp.Integer(1)))
+    return Derivation(g, passes, hs, assignments)
+
+
+@cache
+def model(kind: str, T: int, activation: str) -> RnnModel:
+    """Derive once per (kind, T, activation); lambdify; precompile the worked-solution lines."""
+    d = derive(kind, T, activation)
+    g, passes, hs, assignments = d.graph, d.passes, d.hidden, d.assignments
+    w_xh, w_hh, w_hy, b_h, b_y = (g.inputs[T + i] for i in range(5))
+    f = ACTIVATIONS[activation]
+    value_syms = [s for s, _ in assignments]
     fn = compile_straight_line(g.inputs, assignments, value_syms)
     h_set = set(hs)
     fn_from_h = compile_straight_line(
@@ -154,11 +171,11 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
 
     deps: dict[str, frozenset[str]] = {}
     for sym, expr in assignments:
-        d: set[str] = set()
+        needs: set[str] = set()
         for s in expr.free_symbols:
-            d.add(s.name)
-            d |= deps.get(s.name, frozenset())
-        deps[sym.name] = frozenset(d)
+            needs.add(s.name)
+            needs |= deps.get(s.name, frozenset())
+        deps[sym.name] = frozenset(needs)
 
     xt, hp, zt, ht = (sp.Symbol(n) for n in ("x_t", "h_{t-1}", "z_t", "h_t"))
     cell = (

@@ -62,7 +62,8 @@ def test_typed_decimals() -> None:
     assert typed_decimals("0.080") == 3
     assert typed_decimals("8e-2") == 2
     assert typed_decimals("12") == 0
-    assert parse_number("0.0753").decimals == 4
+    assert parse_number("0.0753").decimals == -1  # a plain decimal: digits counted on demand
+    assert parse_number("3/40").decimals is None
 
 
 def test_lists() -> None:
