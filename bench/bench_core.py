@@ -21,11 +21,11 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generators import REGISTRY, get_template, make_variant  # noqa: E402
-from generators.core.variants import resolve  # noqa: E402
-from generators.families import rnn  # noqa: E402
-from grader import Tolerance  # noqa: E402
-from seqquiz import jobs  # noqa: E402
+from generators import REGISTRY, get_template, make_variant
+from generators.core.variants import resolve
+from generators.families import rnn
+from grader import Tolerance
+from seqquiz import jobs
 
 RNN_KINDS = {"rnn-forward": "forward", "rnn-bptt": "bptt", "rnn-gradient-flow": "flow"}
 
@@ -35,6 +35,7 @@ def rate(n: int, seconds: float) -> float:
 
 
 # -- generation --------------------------------------------------------------------------------
+
 
 def bench_generate(template_id: str, n: int) -> float:
     t = get_template(template_id)
@@ -52,13 +53,19 @@ def naive_values(template_id: str, params: dict) -> tuple[dict, list]:
     kind = RNN_KINDS[template_id]
     d = rnn.derive(kind, len(params["x"]), params["activation"])
     env: dict = {}
-    for sym, value in zip(d.graph.inputs, rnn.model(kind, len(params["x"]), params["activation"]).args(params), strict=True):
+    for sym, value in zip(
+        d.graph.inputs,
+        rnn.model(kind, len(params["x"]), params["activation"]).args(params),
+        strict=True,
+    ):
         env[sym] = sp.Float(value)
     lines = []
     for sym, expr in d.assignments:
         substituted = expr.subs(env)
         env[sym] = substituted.evalf()
-        lines.append(f"{sp.latex(sym)} = {sp.latex(expr)} = {sp.latex(substituted)} = {sp.latex(env[sym])}")
+        lines.append(
+            f"{sp.latex(sym)} = {sp.latex(expr)} = {sp.latex(substituted)} = {sp.latex(env[sym])}"
+        )
     return {s.name: float(v) for s, v in env.items()}, lines
 
 
@@ -74,6 +81,7 @@ def bench_naive_generate(template_id: str, n: int) -> float:
 
 # -- grading -----------------------------------------------------------------------------------
 
+
 def make_submissions(n: int, distinct: int) -> list[bytes]:
     """A class's worth of numeric submissions: `distinct` variants of the three rnn templates,
     each answered right, just wrong, or with text that does not parse."""
@@ -83,7 +91,9 @@ def make_submissions(n: int, distinct: int) -> list[bytes]:
         t = get_template(tid)
         for seed in range(distinct):
             v = make_variant(t, seed, render=False)
-            variants[(tid, seed)] = {p: s.value for p, s in v.parts.items() if isinstance(s.value, float)}
+            variants[(tid, seed)] = {
+                p: s.value for p, s in v.parts.items() if isinstance(s.value, float)
+            }
     keys = [k for k, parts in variants.items() if parts]
     for i in range(n):
         tid, seed = keys[i % len(keys)]
@@ -97,7 +107,11 @@ def make_submissions(n: int, distinct: int) -> list[bytes]:
                 response[pid] = f"{value + 0.02 + abs(value) * 0.05:.4f}"
             else:
                 response[pid] = "about a half"
-        lines.append(orjson.dumps({"submission_id": f"s{i}", "template": tid, "seed": seed, "response": response}))
+        lines.append(
+            orjson.dumps(
+                {"submission_id": f"s{i}", "template": tid, "seed": seed, "response": response}
+            )
+        )
     return lines
 
 
@@ -118,8 +132,11 @@ def bench_grade_local(lines: list[bytes], path: Path) -> tuple[float, float]:
 def bench_grade_cli(path: Path, n: int) -> float:
     out = path.with_suffix(".cli.out")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "seqquiz", "grade-batch", str(path), "-o", str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "seqquiz", "grade-batch", str(path), "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
     return rate(n, time.perf_counter() - start)
 
 
@@ -144,7 +161,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, to check the script runs")
     args = ap.parse_args()
-    n_gen, n_naive, n_sub, n_naive_sub = (300, 10, 10_000, 50) if args.quick else (3000, 40, 100_000, 200)
+    n_gen, n_naive, n_sub, n_naive_sub = (
+        (300, 10, 10_000, 50) if args.quick else (3000, 40, 100_000, 200)
+    )
 
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     print("\n== generate, with worked solutions (variants/s, warm per-shape cache) ==")
@@ -168,7 +187,9 @@ def main() -> None:
     print(f"in process, cached       {warm:>9,.0f}")
     print(f"CLI end to end           {cli:>9,.0f}   (process start and imports included)")
     naive = bench_grade_naive(lines[:n_naive_sub])
-    print(f"naive per submission     {naive:>9,.1f}   engine (first pass) is {first / naive:,.0f}x faster")
+    print(
+        f"naive per submission     {naive:>9,.1f}   engine (first pass) is {first / naive:,.0f}x faster"
+    )
 
 
 if __name__ == "__main__":

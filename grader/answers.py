@@ -14,7 +14,9 @@ from grader.tolerance import Tolerance
 
 CORRECT = "Correct."
 RIGHT = PartResult(1.0, Status.CORRECT, CORRECT)
-RIGHT_FROM_ROUNDED = PartResult(1.0, Status.CORRECT, "Correct (from the rounded values the question gives).")
+RIGHT_FROM_ROUNDED = PartResult(
+    1.0, Status.CORRECT, "Correct (from the rounded values the question gives)."
+)
 
 
 @dataclass(frozen=True, slots=True)

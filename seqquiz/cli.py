@@ -227,5 +227,38 @@ def grade_batch(file: Path, output: Path | None, queue: bool) -> None:
         click.echo(f"graded {graded} submissions ({errors} errors) -> {output}", err=True)
 
 
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("seqquiz-demo"),
+    show_default=True,
+    help="Folder for the set, submissions, results.",
+)
+def demo(out_dir: Path) -> None:
+    """The main job on the embedded default set, no Redis needed: generate the Week 7 quiz and
+    fresh variants of every template, then grade a sample class's submissions locally."""
+    from seqquiz import demo as demo_job
+
+    results = demo_job.run(out_dir)
+    graded = [r for r in results if "error" not in r]
+    click.echo(f"problem set: {out_dir / 'problem-set.json'} and {out_dir / 'problem-set.md'}")
+    click.echo(
+        f"graded {len(results)} submissions from {out_dir / 'submissions.jsonl'} "
+        f"-> {out_dir / 'results.jsonl'} ({len(results) - len(graded)} error results)\n"
+    )
+    click.echo(f"{'submission':<24} {'score':>5}  first part's feedback")
+    for r in results:
+        if "error" in r:
+            click.echo(
+                f"{r['submission_id']!s:<24} {'error':>5}  {r['error']['code']}: {r['error']['message'][:60]}"
+            )
+            continue
+        first = next(iter(r["parts"].values()))
+        click.echo(f"{r['submission_id']:<24} {r['score']:>5.2f}  {first['feedback'][:70]}")
+
+
 if __name__ == "__main__":
     main()
