@@ -193,7 +193,6 @@ def _time_of(factor: sp.Expr) -> int:
 
 GATES = ("i", "f", "g", "o")
 GATE_WORDS = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
-W_PARTS = ("w_x", "w_h", "b")
 
 
 def step_args(params: Mapping[str, Any]) -> list[float]:
