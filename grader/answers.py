@@ -271,6 +271,9 @@ class MultiSelectAnswer(AnswerSpec):
 
     def grade(self, raw: Any) -> PartResult:
         if isinstance(raw, str):
+            # Blank text is an unanswered box, not a choice of no option; none is an empty list.
+            if not raw.strip():
+                return _invalid("no option ids given; to select none, answer with an empty list")
             raw = [t for t in raw.replace(",", " ").split() if t]
         if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
             return _invalid("expected a list of option ids")
