@@ -188,6 +188,8 @@ class ContextWindow(Template):
                 d = draw.step(10, c - 10, 10) if c >= 20 else 0
             else:
                 d = c + draw.choice((0, 0, 50, 100))  # the published quiz sits on the boundary
+        if d > MAX_MS:
+            return None
         d = int(d) if float(d).is_integer() else d
         p: dict[str, Any] = {"context_ms": c, "delay_ms": d}
         if "setups" in fixed:
@@ -306,7 +308,8 @@ def _draw_setups(draw: Draw, c: float, d: float, outcome: str) -> list[dict[str,
     n_ff = draw.integer(1, n - 1)
     windows: list[float | None] = []
     for i in range(n_ff):
-        if outcome == "all":
+        if outcome == "all" or (outcome == "none" and i == 0):
+            # With no setup working, one wide window shows that the delay alone decides.
             windows.append(enough())
         elif outcome == "mixed" and i == 0:
             windows.append(short())
