@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from typing import Any, ClassVar
 
@@ -44,18 +45,20 @@ class Condition:
 
     general: str
     subst: Substitution
-    test: Callable[[float, float, float], bool]
-    rhs: Callable[[float, float, float], float]
+    test: Callable[[Fraction, Fraction, Fraction], bool]
+    rhs: Callable[[Fraction, Fraction, Fraction], Fraction]
     holds: str
     fails: str
 
     def check(self, c: float, d: float, w: float) -> tuple[bool, str, str]:
         """(verdict, the inequality with numbers in LaTeX, the feedback sentence)."""
-        ok = bool(self.test(c, d, w))
+        # Exact decimals: 80.3 + 37.4 must equal a 117.7 ms window, as it does on paper.
+        exact = [Fraction(str(v)) for v in (c, d, w)]
+        ok = bool(self.test(*exact))
         vals = {"c": c, "d": d, "w": w}
         filled = self.subst.fill(vals, {k: ms for k in vals})
         words = (self.holds if ok else self.fails).format(
-            c=ms(c), d=ms(d), w=ms(w), rhs=ms(self.rhs(c, d, w))
+            c=ms(c), d=ms(d), w=ms(w), rhs=ms(float(self.rhs(*exact)))
         )
         return ok, filled, words
 

@@ -4,6 +4,7 @@ statements without SymPy; the tests hold each template's symbolic path to them."
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 
@@ -19,11 +20,12 @@ def memory_capacity(p: Mapping[str, Any]) -> dict[str, Any]:
 def context_window(p: Mapping[str, Any]) -> dict[str, Any]:
     """Context after the phoneme has arrived once the delay covers it; a feed-forward net must
     also still see the context before it, which begins delay + context ago; a recurrent net keeps
-    the past in its hidden state."""
-    before_ok = p["delay_ms"] - p["context_ms"] >= 0
+    the past in its hidden state. Times are compared as the decimals written, not as floats."""
+    delay, context = Decimal(str(p["delay_ms"])), Decimal(str(p["context_ms"]))
+    before_ok = delay - context >= 0
     ok = []
     for s in p["setups"]:
-        sees_back = s["input_ms"] - (p["delay_ms"] + p["context_ms"]) >= 0
+        sees_back = Decimal(str(s["input_ms"])) - (delay + context) >= 0
         if before_ok and (s["arch"] == "rnn" or sees_back):
             ok.append(s["id"])
     return {"setups": sorted(ok)}

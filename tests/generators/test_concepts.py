@@ -91,32 +91,57 @@ def _memory(seed: int) -> Any:
 
 # -- context-window -----------------------------------------------------------------------------
 
-durations = st.one_of(
-    st.integers(1, 2000), st.floats(1, 2000).map(lambda v: round(v, 1)).filter(lambda v: v >= 1)
-)
-setup_lists = st.lists(
-    st.tuples(st.sampled_from(["feedforward", "rnn"]), durations),
-    min_size=1,
-    max_size=8,
-    unique=True,
+
+def _ms(tenths: int) -> int | float:
+    """A time given in tenths of a ms as a person writes it: 1000 -> 100, 1177 -> 117.7."""
+    return tenths // 10 if tenths % 10 == 0 else tenths / 10
+
+
+near_zero = st.one_of(st.just(0), st.integers(-30, 30), st.integers(-600, 600))
+windows = st.one_of(
+    st.integers(10, 40_000).map(lambda w: ("free", w)), near_zero.map(lambda o: ("need", o))
 )
 
 
-@given(context=durations, offset=st.integers(-60, 60), pairs=setup_lists)
+@given(
+    context=st.integers(10, 20_000),
+    offset=near_zero,
+    picks=st.lists(
+        st.tuples(st.sampled_from(["feedforward", "rnn"]), windows), min_size=1, max_size=8
+    ),
+)
 def test_context_window_rule_matches_reference(
-    context: float, offset: int, pairs: list[tuple[str, float]]
+    context: int, offset: int, picks: list[tuple[str, tuple[str, int]]]
 ) -> None:
-    delay = max(0, context + offset)  # near the boundary delay = context, where mistakes live
-    setups = [{"id": f"s{i}", "arch": arch, "input_ms": w} for i, (arch, w) in enumerate(pairs)]
-    params = {"context_ms": context, "delay_ms": delay, "setups": setups}
+    # Times in tenths of a ms, often on the boundaries delay = context and window = delay +
+    # context, where mistakes live; the expected verdict is exact integer arithmetic.
+    delay = max(0, context + offset)
+    setups, seen = [], set()
+    for arch, (how, w) in picks:
+        w = w if how == "free" else max(10, delay + context + w)
+        if (arch, w) not in seen and w <= 100_000:
+            seen.add((arch, w))
+            setups.append({"id": f"s{len(setups)}", "arch": arch, "input_ms": _ms(w), "t": w})
+    params = {
+        "context_ms": _ms(context),
+        "delay_ms": _ms(delay),
+        "setups": [{k: v for k, v in s.items() if k != "t"} for s in setups],
+    }
     answers = solve("context-window", params)
     assert answers == CONTEXT.reference(CONTEXT.validate(params))
     expected = sorted(
         s["id"]
         for s in setups
-        if delay >= context and (s["arch"] == "rnn" or s["input_ms"] >= delay + context)
+        if delay >= context and (s["arch"] == "rnn" or s["t"] >= delay + context)
     )
     assert answers["setups"] == expected
+
+
+def test_context_window_compares_decimals_exactly() -> None:
+    setups = [{"id": "A", "arch": "feedforward", "input_ms": 117.7}]
+    params = {"context_ms": 37.4, "delay_ms": 80.3, "setups": setups}
+    assert 80.3 + 37.4 != 117.7  # in floating point
+    assert solve("context-window", params) == {"setups": ["A"]}
 
 
 def test_context_window_sampler_gives_none_all_and_mixed() -> None:
