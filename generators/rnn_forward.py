@@ -32,7 +32,10 @@ class RnnForward(rnn.RnnTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
-        return {p: NumericAnswer(answers[p], FORWARD_TOLERANCE) for p in asked}
+        wrong = self.misconceptions(params, asked)
+        return {
+            p: NumericAnswer(answers[p], FORWARD_TOLERANCE, misconceptions=wrong[p]) for p in asked
+        }
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
         T, act = self.draw_shape(draw, fixed, 2, 4)

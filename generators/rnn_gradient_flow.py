@@ -71,14 +71,14 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
+        wrong = self.misconceptions(params, asked, {"gain": "gain_h_0"})
         out: dict[str, AnswerSpec] = {}
         for p in asked:
             if p == "regime":
                 out[p] = ChoiceAnswer(answers[p], REGIMES, EXPLANATIONS)
             else:
-                out[p] = NumericAnswer(
-                    answers[p], GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
-                )
+                tol = GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
+                out[p] = NumericAnswer(answers[p], tol, misconceptions=wrong[p])
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:

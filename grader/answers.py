@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,6 +26,18 @@ class Misconception:
     code: str
     value: Any
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CarryForward:
+    """Error carried forward: when a student's answers to the `inputs` parts are wrong, this part
+    is worth `credit` if it matches `compute(their values)`, the right working from their own
+    earlier numbers. `compute` gets the parsed values of the answered inputs and returns the
+    reference, or None when those values give no sensible one."""
+
+    inputs: tuple[str, ...]
+    compute: Callable[[Mapping[str, float]], float | None]
+    credit: float = 0.5
 
 
 class AnswerSpec:
@@ -55,6 +67,7 @@ class NumericAnswer(AnswerSpec):
     also: tuple[float, ...] = ()
     min_decimals: int | None = None
     misconceptions: tuple[Misconception, ...] = ()
+    carry: CarryForward | None = field(default=None, compare=False)
     _bounds: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
     _wrong: PartResult = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
@@ -136,6 +149,20 @@ class VectorAnswer(AnswerSpec):
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", _freeze(self.value))
         object.__setattr__(self, "also", tuple(_freeze(a) for a in self.also))
+        # Never call a right answer a mistake: drop a misconception the tolerance cannot tell apart.
+        refs = [self._flat(r) for r in (self.value, *self.also)]
+        kept = tuple(
+            m
+            for m in self.misconceptions
+            if not any(
+                all(
+                    self.tolerance.accepts(s, r)
+                    for s, r in zip(self._flat(m.value), ref, strict=True)
+                )
+                for ref in refs
+            )
+        )
+        object.__setattr__(self, "misconceptions", kept)
 
     @property
     def shape(self) -> tuple[int, ...]:
