@@ -166,7 +166,7 @@ class HmmForward(hmm.HmmTemplate):
         if not hmm.all_fixed(fixed):
             if hmm.impossible_step(p) is not None:
                 return None
-            if self.model(p).values(p)["likelihood"] < hmm.LIKELIHOOD_FLOOR:
+            if hmm.tiny(self.model(p).values(p)["likelihood"], len(p["obs"])):
                 return None
         T = len(p["obs"])
         # The later steps make the student carry the recursion; one to three parts.

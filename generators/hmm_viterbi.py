@@ -16,8 +16,6 @@ PATH_PROB_TOLERANCE = Tolerance.sigfigs(3)
 # The best path must beat the runner-up by this factor, so that a student's rounding can never
 # make a different path look best and the answer is visibly unique.
 MARGIN = 1.1
-# A best path less likely than this makes a delta table a person cannot compute without slips.
-PATH_PROB_FLOOR = 5e-4
 
 TRANSPOSED_MESSAGE = (
     "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
@@ -105,7 +103,7 @@ class HmmViterbi(hmm.HmmTemplate):
             if hmm.impossible_step(p) is not None:
                 return None
             best, second = hmm.two_best_paths(p)
-            if best < PATH_PROB_FLOOR or best < MARGIN * second:
+            if hmm.tiny(best, len(p["obs"])) or best < MARGIN * second:
                 return None
         # The path is the point of the question; its probability is asked most of the time.
         if "ask" in fixed:

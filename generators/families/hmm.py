@@ -471,8 +471,14 @@ def impossible_step(p: Mapping[str, Any]) -> int | None:
 UNITS = 20
 # Rows closer than this (largest entry difference) make states a student cannot tell apart.
 MIN_ROW_GAP = 0.1
-# P(o_{0:T-1}) below this gives alphas a person cannot compute by hand without slips.
-LIKELIHOOD_FLOOR = 2e-3
+# Probabilities of the whole sequence below this per step (P(o_{0:T-1}) < 0.12^T, about 2e-4
+# at T = 4) make numbers a person cannot compute by hand without slips; per step, so that a
+# fixed long obs still has variants.
+STEP_FLOOR = 0.12
+
+
+def tiny(prob: float, T: int) -> bool:
+    return prob < STEP_FLOOR**T
 
 
 def stochastic_row(draw: Draw, k: int) -> list[float]:
