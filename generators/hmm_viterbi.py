@@ -160,13 +160,15 @@ class HmmViterbi(hmm.HmmTemplate):
             if section == ("delta", T - 1) and line.name == f"delta_{T - 1}_{N - 1}":
                 out.append(_delta_table(values, psi, params["obs"], N, T))
         out.append(rf"$$s^{{*}}_{{{T - 1}}} = \arg\max_i \delta_{{{T - 1}}}(i) = {path[-1]}$$")
-        out.append("\n**Backtrace** through the backpointers, from the last step to the first:\n")
         back = [
             rf"s^{{*}}_{{{t}}} = \psi_{{{t + 1}}}(s^{{*}}_{{{t + 1}}}) = "
             rf"\psi_{{{t + 1}}}({path[t + 1]}) = {path[t]}"
             for t in range(T - 2, -1, -1)
         ]
         if back:
+            out.append(
+                "\n**Backtrace** through the backpointers, from the last step to the first:\n"
+            )
             out.append("$$" + r", \qquad ".join(back) + "$$")
         seq = ", ".join(str(s) for s in answers["path"])
         out.append(

@@ -29,7 +29,6 @@ SUM_SLACK = 1e-9
 MAX_INSTEAD_OF_SUM = "max-instead-of-sum"
 UNNORMALIZED_FILTER = "unnormalized-filter"
 TRANSPOSED_TRANSITION = "transposed-transition"
-PERTURBATIONS = ("", MAX_INSTEAD_OF_SUM, TRANSPOSED_TRANSITION)
 
 
 class OrderedMax(sp.Function):
