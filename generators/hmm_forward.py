@@ -98,6 +98,11 @@ class HmmForward(hmm.HmmTemplate):
     id = "hmm-forward"
     version = 1
     title = "Forward algorithm of a hidden Markov model"
+    misconception_codes = {
+        hmm.MAX_INSTEAD_OF_SUM: "max over previous states where the forward algorithm sums (Viterbi's step)",
+        hmm.UNNORMALIZED_FILTER: "the joint probability alpha given where the normalized filter or prediction is asked",
+        hmm.TRANSPOSED_TRANSITION: "A read as A transposed (rows taken as the next state)",
+    }
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         T = len(params["obs"])

@@ -48,6 +48,9 @@ class HmmViterbi(hmm.HmmTemplate):
     id = "hmm-viterbi"
     version = 1
     title = "Viterbi decoding of a hidden Markov model"
+    misconception_codes = {
+        hmm.TRANSPOSED_TRANSITION: "A read as A transposed (rows taken as the next state)",
+    }
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         return ["path", "path_prob"]

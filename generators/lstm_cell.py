@@ -52,6 +52,9 @@ class LstmCell(lstm.LstmTemplate):
     id = "lstm-cell"
     version = 1
     title = "A memory cell with keep, write and read gates"
+    misconception_codes = {
+        lstm.FORGOT_KEEP: "the keep gate left out: c_t = c_{t-1} + write_t x_t, so dc_{T-1}/dc_t taken as 1",
+    }
     perturbations = (FORGOT_KEEP,)
 
     # -- params ---------------------------------------------------------------------------

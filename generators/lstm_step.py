@@ -43,6 +43,10 @@ class LstmStep(lstm.LstmTemplate):
     id = "lstm-step"
     version = 1
     title = "Forward pass of an LSTM cell"
+    misconception_codes = {
+        lstm.FORGOT_KEEP: "the forget gate left out: c_t = c_{t-1} + i_t g_t",
+        lstm.NO_OUTPUT_TANH: "the output taken as h_t = o_t c_t, without tanh of the cell",
+    }
     perturbations = (FORGOT_KEEP, NO_OUTPUT_TANH)
 
     # -- params ---------------------------------------------------------------------------

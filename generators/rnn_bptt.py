@@ -46,6 +46,7 @@ class RnnBptt(rnn.RnnTemplate):
     version = 1
     title = "Backpropagation through time"
     kind = "bptt"
+    misconception_codes = rnn.MISCONCEPTIONS
     extra = ("targets",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:

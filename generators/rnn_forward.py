@@ -18,6 +18,9 @@ class RnnForward(rnn.RnnTemplate):
     version = 1
     title = "Forward pass of a recurrent net"
     kind = "forward"
+    misconception_codes = {
+        c: rnn.MISCONCEPTIONS[c] for c in ("no-recurrence", "missing-bias", "off-by-one-time")
+    }
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         return [f"{q}_{t}" for t in range(len(params["x"])) for q in ("z", "h", "y")]

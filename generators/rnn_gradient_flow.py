@@ -48,6 +48,9 @@ class RnnGradientFlow(rnn.RnnTemplate):
     version = 1
     title = "Vanishing or exploding gradients"
     kind = "flow"
+    misconception_codes = {
+        c: rnn.MISCONCEPTIONS[c] for c in (*rnn.BACKWARD_PERTURBATIONS, "off-by-one-time")
+    }
     extra = ("target",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
