@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from generators.core import params as P
 from generators.core.draw import Draw
-from generators.core.symbolic import fmt_param
 from generators.core.template import Template
 from generators.families import kalman as K
 from generators.families import kalman_numeric
@@ -57,12 +56,15 @@ class LdsKalman(Template):
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
         dims = K.infer_dims(fixed)
-        n = dims["n"][0] if "n" in dims else (1 if draw.chance(0.5) else 2)
-        m = dims["m"][0] if "m" in dims else (1 if n == 1 or draw.chance(0.6) else 2)
-        if "B" in fixed or "u" in fixed:
-            k = dims["k"][0]
+        if "n" in dims:
+            n = dims["n"][0]
+        elif dims.get("m", (1,))[0] == 2 or dims.get("k", (1,))[0] == 2:
+            n = 2  # fixed 2-d observations or inputs need a 2-d state
         else:
-            k = 1 if draw.chance(0.3) else 0
+            n = 1 if draw.chance(0.5) else 2
+        m = dims["m"][0] if "m" in dims else (1 if n == 1 or draw.chance(0.6) else 2)
+        has_input = "B" in fixed or "u" in fixed or draw.chance(0.3)
+        k = dims["k"][0] if "k" in dims else (1 if has_input else 0)
         if "obs" in fixed:
             T = len(fixed["obs"])
         elif "u" in fixed:
@@ -120,7 +122,8 @@ class LdsKalman(Template):
             and max(abs(x) for x in K.flat_entries(answers[pid]))
             >= 10 * tolerance(pid).half_width(0.0)
         ]
-        t_main = T - 1 if draw.chance(0.7) else draw.integer(1, T - 1)
+        # (T = 1 comes only from fixed one-step observations.)
+        t_main = max(T - 1, 0) if T == 1 or draw.chance(0.7) else draw.integer(1, T - 1)
         main = [pid for pid in cands if pid.endswith(f"_{t_main}")]
         if not main:
             return None
@@ -142,7 +145,7 @@ class LdsKalman(Template):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
-        wrong = self.model(params).misconceptions(params)
+        wrong = self.model(params).misconceptions(params, asked)
         out: dict[str, AnswerSpec] = {}
         for pid in asked:
             tol = tolerance(pid)
@@ -309,7 +312,7 @@ def _trace(v: Any, n: int) -> float:
 
 def _stem(sh: K.Shape, params: Mapping[str, Any]) -> str:
     def show(value: Any, rows: int, cols: int) -> str:
-        return K.show(rows, cols, K.flat_entries(value), fmt_param)
+        return K.show(rows, cols, K.flat_entries(value), K.fmt_given)
 
     n, m, k = sh.n, sh.m, sh.k
     state = "a scalar state" if n == 1 else "a 2-dimensional state"

@@ -35,15 +35,18 @@ from generators.core.symbolic import compile_straight_line, fmt, fmt_param
 
 SKIPPED_PREDICT = "skipped-predict"
 FORGOT_PROCESS_NOISE = "forgot-process-noise"
+# The misconceptions, each a perturbation of the predict step. Where two give the same value
+# (A = I makes skipping the predict step look like forgetting Q) the narrower one, first here,
+# is named.
 MISCONCEPTIONS: dict[str, str] = {
+    FORGOT_PROCESS_NOISE: (
+        "It looks as if the process noise was left out: the predicted variance is "
+        "V_{t|t-1} = A V_{t-1|t-1} A^T + Q, not A V_{t-1|t-1} A^T."
+    ),
     SKIPPED_PREDICT: (
         "It looks as if the update was applied to the previous posterior without the predict "
         "step: before using y_t, push the estimate through the dynamics, "
         "mu_{t|t-1} = A mu_{t-1|t-1} (+ B u_t) and V_{t|t-1} = A V_{t-1|t-1} A^T + Q."
-    ),
-    FORGOT_PROCESS_NOISE: (
-        "It looks as if the process noise was left out: the predicted variance is "
-        "V_{t|t-1} = A V_{t-1|t-1} A^T + Q, not A V_{t-1|t-1} A^T."
     ),
 }
 QUANTITIES = ("pred_mean", "pred_var", "gain", "mean", "var")
@@ -232,28 +235,37 @@ def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
             "the driving input must have at most as many dimensions as the state",
         )
 
-    def why(dim: str, src: str) -> str:
-        return "" if not src else f", to match the {dim} dimension given by {src}"
+    known = {"n": ("the state", n, n_src), "m": ("an observation", m, m_src)}
+    known["k"] = ("an input", k, k_src)
+
+    def why(field: str, *dims: str) -> str:
+        """Where the expected shape comes from: the other fields that fixed its dimensions."""
+        said = [
+            f"{what} has {d} dimension{'s' if d != 1 else ''} (from {src})"
+            for what, d, src in (known[x] for x in dims)
+            if src and src != field
+        ]
+        return f", as {' and '.join(said)}" if said else ""
 
     out: dict[str, Any] = {}
     shapes = {
-        "A": (n, n, "state", n_src),
-        "C": (m, n, "state and observation", n_src if m_src == "C" else m_src),
-        "Q": (n, n, "state", n_src),
-        "R": (m, m, "observation", m_src),
-        "mu0": (n, 1, "state", n_src),
-        "V0": (n, n, "state", n_src),
-        "B": (n, k, "state and input", n_src if k_src == "B" else k_src),
+        "A": (n, n, ("n",)),
+        "C": (m, n, ("m", "n")),
+        "Q": (n, n, ("n",)),
+        "R": (m, m, ("m",)),
+        "mu0": (n, 1, ("n",)),
+        "V0": (n, n, ("n",)),
+        "B": (n, k, ("n", "k")),
     }
     for name in (*MODEL_FIELDS, "B"):
         if name not in given:
             continue
-        rows, cols, dim, src = shapes[name]
+        rows, cols, dims_of_field = shapes[name]
         if rows is None or cols is None:  # a well-formed field would have given its own shape
             raise ParamError(
                 name, given[name], "must be a number, a list of numbers or a list of rows"
             )
-        canon, flat = as_matrix(name, given[name], rows, cols, why(dim, src if src != name else ""))
+        canon, flat = as_matrix(name, given[name], rows, cols, why(name, *dims_of_field))
         if name in COVARIANCES:
             check_covariance(name, canon, flat, rows)
         out[name] = canon
@@ -271,10 +283,7 @@ def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
         T = len(obs)
         if m is not None:
             out["obs"] = [
-                as_matrix(
-                    f"obs[{t}]", y, m, 1, why("observation", m_src if m_src != "obs" else "")
-                )[0]
-                for t, y in enumerate(obs)
+                as_matrix(f"obs[{t}]", y, m, 1, why("obs", "m"))[0] for t, y in enumerate(obs)
             ]
     if "u" in given:
         u = given["u"]
@@ -290,10 +299,7 @@ def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
         if len(u) > P.MAX_T - 1:
             raise ParamError("u", u, f"must have at most {P.MAX_T - 1} entries")
         if k is not None:
-            out["u"] = [
-                as_matrix(f"u[{i}]", v, k, 1, why("input", k_src if k_src != "u" else ""))[0]
-                for i, v in enumerate(u)
-            ]
+            out["u"] = [as_matrix(f"u[{i}]", v, k, 1, why("u", "k"))[0] for i, v in enumerate(u)]
     if "ask" in given:
         out["ask"] = given["ask"]
     elif not partial:
@@ -503,10 +509,8 @@ def _step(
             pm_e = _mul(A, mp)
             if sh.k:
                 pm_e = _add(pm_e, _mul(b.par["B"], b.u[t]))
-            if sh.scalar:
-                AVA = _mul(sp.Pow(A, 2, evaluate=False), vp)
-            else:
-                AVA = _mul(A, vp, A.T)
+            # A V A^T; for a scalar state the A^2 V that people write.
+            AVA = _mul(sp.Pow(A, 2, evaluate=False), vp) if sh.scalar else _mul(A, vp, A.T)
             pv_e = AVA if variant == FORGOT_PROCESS_NOISE else _add(AVA, Q)
         pm = define("pred_mean", n, 1, rf"\mu_{{{now}\mid {before}}}", pm_e)
         pv = define("pred_var", n, n, rf"V_{{{now}\mid {before}}}", pv_e)
@@ -543,39 +547,43 @@ class SlotTemplate:
     """LaTeX with number slots, compiled once per shape; `fill` puts numbers in. A slot inside a
     matrix, or one that opens a group, shows a negative number bare; elsewhere in parentheses."""
 
-    __slots__ = ("_bare", "_names", "_negate", "_parts")
+    __slots__ = ("_parts", "_slots")
 
-    def __init__(self, text: str, names: Sequence[str]) -> None:
+    def __init__(self, text: str, names: Sequence[str], given: frozenset[str]) -> None:
         pieces = _MARK.split(text)
         # split gives text, then the three groups of a slot (one set), text, ...
         parts = [pieces[0]]
-        self._names: list[str] = []
-        self._bare: list[bool] = []
-        self._negate: list[bool] = []
+        slots = []
         for i in range(1, len(pieces), 4):
             loose, tight, negated = pieces[i : i + 3]
-            idx = int(next(g for g in (loose, tight, negated) if g is not None))
-            self._names.append(names[idx])
+            name = names[int(next(g for g in (loose, tight, negated) if g is not None))]
             after = pieces[i + 3]
             before = parts[-1]
-            self._bare.append(
-                loose is None
-                or ((not before.strip() or before.endswith(_OPENERS)) and not after.startswith("^"))
+            bare = loose is None or (
+                (not before.strip() or before.endswith(_OPENERS)) and not after.startswith("^")
             )
-            self._negate.append(negated is not None)
+            # Given numbers as the stem states them; computed ones to four figures.
+            f = fmt_given if name in given else fmt
+            slots.append((name, bare, -1.0 if negated is not None else 1.0, f))
             parts.append(after)
-        self._parts = parts
+        self._parts = tuple(parts)
+        self._slots = tuple(slots)
 
-    def fill(
-        self, values: Mapping[str, float], formats: Mapping[str, Callable[[float], str]]
-    ) -> str:
-        out = [self._parts[0]]
-        for k, name in enumerate(self._names):
-            v = -values[name] if self._negate[k] else values[name]
-            s = formats.get(name, fmt)(v)
-            out.append(s if v >= 0 or self._bare[k] else f"\\left({s}\\right)")
-            out.append(self._parts[k + 1])
+    def fill(self, values: Mapping[str, float]) -> str:
+        parts = self._parts
+        out = [parts[0]]
+        for k, (name, bare, sign, f) in enumerate(self._slots, 1):
+            v = sign * values[name]
+            s = f(v)
+            out.append(s if bare or v >= 0 else f"\\left({s}\\right)")
+            out.append(parts[k])
         return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def fmt_given(v: float) -> str:
+    # Given numbers repeat (they are set to one or two decimals): format each once.
+    return fmt_param(v)
 
 
 class _Printer(LatexPrinter):
@@ -678,51 +686,64 @@ class Answer:
 class Model:
     shape: Shape
     arg_names: tuple[str, ...]
-    fn: Callable[
-        ..., tuple[float, ...]
-    ]  # args -> every value (the filter, then the perturbed runs)
+    fn: Callable[..., tuple[float, ...]]  # args -> the filter's values, then the perturbed runs'
     value_names: tuple[str, ...]
+    n_right: int  # the first n_right values are the filter's own
     answers: tuple[Answer, ...]
     # answer id -> misconception code -> where the perturbed values are (the mistake made at
     # every step, then at this step only from the right previous posterior)
     wrong: Mapping[str, Mapping[str, tuple[tuple[int, ...], ...]]]
     lines: tuple[Line, ...]
     method: tuple[tuple[str, str], ...]  # the generic predict and update equations, (lhs, rhs)
-    arg_latex: Mapping[str, str]
 
     def evaluate(self, params: Mapping[str, Any]) -> tuple[float, ...]:
+        """Every value, then the arguments (indices past the values point at the prior)."""
         return _evaluate(self, args_of(params, self.shape))
 
     def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         v = self.evaluate(params)
         return {a.id: form(a.rows, a.cols, [v[i] for i in a.index]) for a in self.answers}
 
-    def misconceptions(self, params: Mapping[str, Any]) -> dict[str, list[tuple[str, Any]]]:
-        """answer id -> [(code, perturbed value)], every perturbation, duplicates included."""
+    def misconceptions(
+        self, params: Mapping[str, Any], parts: Sequence[str]
+    ) -> dict[str, list[tuple[str, Any]]]:
+        """part id -> [(code, perturbed value)] for the given parts: every perturbation,
+        duplicates included (none at t = 0, where there is no predict step to get wrong)."""
         v = self.evaluate(params)
-        dims = {a.id: (a.rows, a.cols) for a in self.answers}
         out: dict[str, list[tuple[str, Any]]] = {}
-        for pid, codes in self.wrong.items():
-            r, c = dims[pid]
+        for pid in parts:
+            codes = self.wrong.get(pid)
+            if codes is None:
+                continue
+            a = self.answer[pid]
             out[pid] = [
-                (code, form(r, c, [v[i] for i in idx]))
+                (code, form(a.rows, a.cols, [v[i] for i in idx]))
                 for code, runs in codes.items()
                 for idx in runs
             ]
         return out
 
+    @property
+    def answer(self) -> Mapping[str, Answer]:
+        return _answer_map(self)
+
     def values(self, params: Mapping[str, Any]) -> dict[str, float]:
-        """Every argument and value by its entry name (for filling the worked solution)."""
+        """The filter's values and the arguments by entry name (to fill the worked solution)."""
         args = args_of(params, self.shape)
-        out = dict(zip(self.arg_names, args, strict=True))
-        out.update(zip(self.value_names, _evaluate(self, args), strict=False))
+        out = dict(zip(self.value_names[: self.n_right], _evaluate(self, args), strict=False))
+        out.update(zip(self.arg_names, args, strict=True))
         return out
+
+
+@cache
+def _answer_map(model: Model) -> Mapping[str, Answer]:
+    return {a.id: a for a in model.answers}
 
 
 @lru_cache(maxsize=4096)
 def _evaluate(model: Model, args: tuple[float, ...]) -> tuple[float, ...]:
-    # Sampler, solve, specs and render of one variant evaluate the same numbers.
-    return tuple(model.fn(*args))
+    # Sampler, solve, specs and render of one variant evaluate the same numbers once.
+    return (*model.fn(*args), *args)
 
 
 def _entry_names(b: _Builder, g: Generic) -> list[str]:
@@ -779,20 +800,11 @@ def model(shape: Shape) -> Model:
     arg_names = tuple(s.name for s in b.args)
     value_names = tuple(s.name for s in value_syms)
     where = {name: i for i, name in enumerate(value_names)}
-    where_arg = {name: i for i, name in enumerate(arg_names)}
-    assert all(where[nm] < n_right for nm in value_names[:n_right])
+    # pred_mean_0 and pred_var_0 are the prior: arguments, which follow the values.
+    where.update({name: len(value_names) + i for i, name in enumerate(arg_names)})
 
-    # pred_mean_0 and pred_var_0 are the prior: arguments, appended to the output by index.
     def index(g: Generic) -> tuple[int, ...]:
-        names = _entry_names(b, g)
-        if names[0] in where:
-            return tuple(where[nm] for nm in names)
-        return tuple(len(value_names) + where_arg[nm] for nm in names)
-
-    fn_values = fn
-
-    def fn_all(*args: float) -> tuple[float, ...]:
-        return (*fn_values(*args), *args)
+        return tuple(where[nm] for nm in _entry_names(b, g))
 
     answers: list[Answer] = []
     wrong: dict[str, dict[str, tuple[tuple[int, ...], ...]]] = {}
@@ -807,35 +819,26 @@ def model(shape: Shape) -> Model:
                     for code in MISCONCEPTIONS
                 }
 
-    lines = _lines(b, raw_lines)
-    method = _method(shape)
-    arg_latex = {
-        "A": "A",
-        "B": "B",
-        "C": "C",
-        "Q": "Q",
-        "R": "R",
-        "mu0": r"\mu_{0\mid -1}",
-        "V0": r"V_{0\mid -1}",
-    }
     return Model(
         shape,
         arg_names,
-        fn_all,
+        fn,
         value_names,
+        n_right,
         tuple(answers),
         wrong,
-        lines,
-        method,
-        arg_latex,
+        _lines(b, raw_lines, frozenset(arg_names)),
+        _method(shape),
     )
 
 
-def _lines(b: _Builder, raw: list[tuple[str, int, Generic, Any]]) -> tuple[Line, ...]:
+def _lines(
+    b: _Builder, raw: list[tuple[str, int, Generic, Any]], given: frozenset[str]
+) -> tuple[Line, ...]:
     general = _Printer(b, None, b.names)
     out = []
     defined = {g.name for _, _, g, _ in raw}
-    for kind, t, g, expr in raw:
+    for _kind, t, g, expr in raw:
         slots: list[str] = []
         text = _Printer(b, slots, b.names).doprint(expr)
         deps = _free_names(expr) & defined
@@ -846,7 +849,7 @@ def _lines(b: _Builder, raw: list[tuple[str, int, Generic, Any]]) -> tuple[Line,
                 t,
                 b.names[g],
                 general.doprint(expr),
-                SlotTemplate(text, slots),
+                SlotTemplate(text, slots, given),
                 r,
                 c,
                 frozenset(deps),
@@ -927,7 +930,6 @@ def solution(
         if line.name in need:
             need |= line.deps
     values = m.values(params)
-    formats = {name: fmt_param for name in m.arg_names}
     out = [
         "The filter alternates a predict step (before $y_t$) and an update step (with $y_t$):",
         "",
@@ -943,12 +945,12 @@ def solution(
         if t == 0:
             out.append(
                 f"\n**Step 0.** The prediction is the prior: ${label('pred_mean_0')} = "
-                f"{show(sh.n, 1, flat_entries(params['mu0']), fmt_param)}$, ${label('pred_var_0')} = "
-                f"{show(sh.n, sh.n, flat_entries(params['V0']), fmt_param)}$."
+                f"{show(sh.n, 1, flat_entries(params['mu0']), fmt_given)}$, ${label('pred_var_0')} = "
+                f"{show(sh.n, sh.n, flat_entries(params['V0']), fmt_given)}$."
             )
         elif lines:
             inp = (
-                f", $u_{{{t}}} = {show(sh.k, 1, flat_entries(params['u'][t - 1]), fmt_param)}$"
+                f", $u_{{{t}}} = {show(sh.k, 1, flat_entries(params['u'][t - 1]), fmt_given)}$"
                 if sh.k
                 else ""
             )
@@ -958,11 +960,11 @@ def solution(
         updating = False
         for line in lines:
             if not updating and not line.name.startswith("pred_"):
-                y = show(sh.m, 1, flat_entries(params["obs"][t]), fmt_param)
+                y = show(sh.m, 1, flat_entries(params["obs"][t]), fmt_given)
                 out.append(f"\nUpdate with $y_{{{t}}} = {y}$:")
                 updating = True
             result = show(line.rows, line.cols, [values[n] for n in _names_of(line, m)])
-            filled = line.template.fill(values, formats)
+            filled = line.template.fill(values)
             parts = [line.lhs]
             for part in (line.general, filled, result):
                 if part != parts[-1]:

@@ -52,9 +52,12 @@ def _json(x: np.ndarray) -> Any:
     return [[float(v) for v in row] for row in x]
 
 
-def run(p: Mapping[str, Any], mistake: str | None = None) -> dict[str, list[np.ndarray]]:
-    """The filter's predicted and filtered moments and gains at every step; with `mistake`
-    ('skipped-predict' or 'forgot-process-noise') the mistaken predict step from t = 1 on."""
+def run(
+    p: Mapping[str, Any], mistake: str | None = None, only_at: int | None = None
+) -> dict[str, list[np.ndarray]]:
+    """The filter's predicted and filtered moments and gains at every step. With `mistake`
+    ('skipped-predict' or 'forgot-process-noise') the predict step is done wrong from t = 1 on,
+    or with `only_at` at that step only (later steps are then done right from its results)."""
     a = arrays(p)
     n = a["n"]
     out: dict[str, list[np.ndarray]] = {
@@ -62,15 +65,16 @@ def run(p: Mapping[str, Any], mistake: str | None = None) -> dict[str, list[np.n
     }
     mean, var = a["mu0"], a["V0"]
     for t in range(a["T"]):
+        wrong = mistake if only_at is None or only_at == t else None
         if t > 0:
-            if mistake == "skipped-predict":
-                pass
+            if wrong == "skipped-predict":
+                pass  # the previous posterior goes straight into the update
             else:
                 prior = a["A"] @ mean
                 if a["k"]:
                     prior = prior + a["B"] @ a["u"][t]
                 cov = a["A"] @ var @ a["A"].T
-                if mistake != "forgot-process-noise":
+                if wrong != "forgot-process-noise":
                     cov = cov + a["Q"]
                 mean, var = prior, cov
         out["pred_mean"].append(mean)
@@ -86,7 +90,9 @@ def run(p: Mapping[str, Any], mistake: str | None = None) -> dict[str, list[np.n
     return out
 
 
-def answers(p: Mapping[str, Any], mistake: str | None = None) -> dict[str, Any]:
-    """Every answer id of lds-kalman, shaped as JSON."""
-    r = run(p, mistake)
+def answers(
+    p: Mapping[str, Any], mistake: str | None = None, only_at: int | None = None
+) -> dict[str, Any]:
+    """Every answer id of lds-kalman, shaped as JSON (with a mistake: see `run`)."""
+    r = run(p, mistake, only_at)
     return {f"{q}_{t}": _json(r[q][t]) for t in range(len(r["mean"])) for q in r}
