@@ -55,6 +55,8 @@ FIELDS = (*MODEL_FIELDS, "obs", "B", "u")
 COVARIANCES = ("Q", "R", "V0")
 # A covariance whose eigenvalues differ by more than this factor is numerically singular here.
 MAX_CONDITION = 1e9
+# Values this close to 0 are float error (every given number has at most six figures).
+ZERO = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,7 @@ def as_matrix(field: str, value: Any, rows: int, cols: int, why: str) -> tuple[A
         flat = [P.as_number(field, value)]
     if flat is None:
         raise ParamError(field, value, f"must be {_describe(rows, cols)}{why}")
+    flat = [x + 0.0 for x in flat]  # -0.0 -> 0.0: one variant, one JSON text
     return form(rows, cols, flat), flat
 
 
@@ -574,6 +577,8 @@ class SlotTemplate:
         out = [parts[0]]
         for k, (name, bare, sign, f) in enumerate(self._slots, 1):
             v = sign * values[name]
+            if -ZERO < v < ZERO:
+                v = 0.0
             s = f(v)
             out.append(s if bare or v >= 0 else f"\\left({s}\\right)")
             out.append(parts[k])
@@ -662,7 +667,12 @@ def _pmatrix(rows: int, cols: int, entries: Sequence[str]) -> str:
     return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
 
-def show(rows: int, cols: int, flat: Sequence[float], f: Callable[[float], str] = fmt) -> str:
+def fmt_value(v: float) -> str:
+    """A computed value as a worked solution shows it; float dust (0.25 + 0.5 - 0.75) is 0."""
+    return fmt(0.0 if -ZERO < v < ZERO else v)
+
+
+def show(rows: int, cols: int, flat: Sequence[float], f: Callable[[float], str] = fmt_value) -> str:
     """A value in LaTeX: a number, or a matrix (a vector as a column or row)."""
     if rows == 1 and cols == 1:
         return f(flat[0])
