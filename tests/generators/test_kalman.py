@@ -286,6 +286,15 @@ def test_sampler_honours_fixed_params() -> None:
         assert {k: v.params[k] for k in scalar} == scalar
         assert list(v.parts) == ["var_2"]
     assert make_variant(TEMPLATE, 3, fixed).to_json() == make_variant(TEMPLATE, 3, fixed).to_json()
+    # Fixed 2-d observations or inputs call for a 2-d state; one fixed observation for T = 1.
+    for two_d in ({"obs": [[1.0, 2.0], [0.5, 0.5]]}, {"u": [[1.0, 0.0]]}):
+        for seed in range(5):
+            v = make_variant(TEMPLATE, seed, two_d)
+            assert K.shape_of(v.params).n == 2
+            assert {k: v.params[k] for k in two_d} == two_d
+    for seed in range(5):
+        v = make_variant(TEMPLATE, seed, {"obs": [0.4]})
+        assert v.params["obs"] == [0.4] and set(v.parts) <= {"gain_0", "mean_0", "var_0"}
 
 
 def test_tolerances_cover_every_quantity() -> None:
