@@ -42,6 +42,10 @@ class LdsKalman(Template):
     id = "lds-kalman"
     version = 1
     title = "Kalman filtering of a linear dynamical system"
+    misconception_codes = {
+        K.FORGOT_PROCESS_NOISE: "Q left out of the predicted variance: A V A^T instead of A V A^T + Q",
+        K.SKIPPED_PREDICT: "the update applied to the previous posterior, without the predict step",
+    }
     family: ClassVar[str] = "lds"
 
     # -- parameters -----------------------------------------------------------------------------
