@@ -56,6 +56,10 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         return ["dEdw_xh", "gain", "regime"]
 
+    @property
+    def part_kinds(self) -> tuple[str, ...]:
+        return ("numeric", "choice")
+
     def label(self, part_id: str) -> str:
         if part_id == "gain":
             return r"\partial h_{T-1} / \partial h_{0}"  # T is the variant's; the stem says which
