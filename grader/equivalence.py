@@ -23,6 +23,7 @@ import math
 import random
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,6 +92,9 @@ class EquivalenceSettings:
         }
 
 
+DEFAULT_SETTINGS = EquivalenceSettings()
+
+
 class Verdict(StrEnum):
     EQUIVALENT = "equivalent"
     DIFFERENT = "different"
@@ -151,7 +155,7 @@ class EquivalenceRequest:
     response: str
     grammar: Grammar
     domains: Domains
-    settings: EquivalenceSettings = EquivalenceSettings()
+    settings: EquivalenceSettings = DEFAULT_SETTINGS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -417,18 +421,24 @@ def _shown_point(point: Mapping[str, float], names: set[str]) -> tuple[tuple[str
 
 @contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
-    """Raise TimeoutError after `seconds` of wall time (main thread only; Python code only)."""
+    """Raise TimeoutError after `seconds` of wall time (main thread only; it cannot interrupt a
+    long C call, which is why the sandbox's kill stays the real limit). An alarm already set by
+    someone else (pytest-timeout, say) is restored afterwards with the time it had left."""
 
     def ring(signum: int, frame: Any) -> None:
         raise TimeoutError
 
     previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if earlier > 0:
+            left = earlier - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 def symbolic_zero(difference: sp.Expr, seconds: float) -> bool | None:

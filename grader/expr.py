@@ -527,10 +527,7 @@ class _Parser:
                 break
             factors.append(expr)
             if const is not None and right.const is not None:
-                if token.text == "/":
-                    value = const / right.const
-                else:
-                    value = const * right.const
+                value = const / right.const if token.text == "/" else const * right.const
                 const = self.constant(value, token.pos, "this product")
             else:
                 const = None

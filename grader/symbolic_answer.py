@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from grader.answers import CORRECT, AnswerSpec, register_kind
 from grader.equivalence import (
+    DEFAULT_SETTINGS,
     Domains,
     EquivalenceRequest,
     EquivalenceSettings,
@@ -43,7 +44,7 @@ class SymbolicAnswer(AnswerSpec):
     names: tuple[str, ...]
     domains: Domains | Mapping[str, Any] = ()
     functions: tuple[str, ...] = FUNCTIONS
-    settings: EquivalenceSettings = EquivalenceSettings()
+    settings: EquivalenceSettings = DEFAULT_SETTINGS
     _grammar: Grammar = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -86,7 +87,7 @@ class SymbolicAnswer(AnswerSpec):
             "domains": {name: [lo, hi] for name, lo, hi in self.domains},  # type: ignore[misc]
             "functions": list(self.functions),
         }
-        if self.settings != EquivalenceSettings():
+        if self.settings != DEFAULT_SETTINGS:
             out["settings"] = self.settings.to_json()
         return out
 
@@ -101,7 +102,7 @@ class SymbolicAnswer(AnswerSpec):
             tuple(data["names"]),
             data.get("domains", {}),
             tuple(data.get("functions", FUNCTIONS)),
-            EquivalenceSettings(**settings) if settings else EquivalenceSettings(),
+            EquivalenceSettings(**settings) if settings else DEFAULT_SETTINGS,
         )
 
 
