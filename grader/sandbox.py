@@ -284,6 +284,13 @@ class Sandbox:
                 time.sleep(0.005)
         self._pid = self._pidfd = None
 
+    def _worker_gone(self) -> bool:
+        """True when the worker has exited (a pidfd turns readable then)."""
+        if self._pidfd is None:
+            return False  # pragma: no cover - without pidfd a dead worker shows as EOF
+        readable, _, _ = select.select([self._pidfd], [], [], 0)
+        return bool(readable)
+
     def _replace(self) -> None:
         self._kill_worker()
         self.restarts += 1
@@ -302,6 +309,8 @@ class Sandbox:
         with self._lock:
             if self._conn is None:
                 self._fork_worker()
+            elif self._worker_gone():
+                self._replace()  # killed between jobs (say by the OOM killer)
             assert self._conn is not None
             try:
                 self._conn.send_bytes(message)

@@ -68,7 +68,11 @@ class SymbolicAnswer(AnswerSpec):
         return self._grammar
 
     def grade(self, raw: Any) -> PartResult:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            if raw.bit_length() > 1000:  # str() of a huge int is itself slow (and limited)
+                return _invalid("expected a formula; this number is too large")
+            raw = str(raw)
+        elif isinstance(raw, float):
             if not math.isfinite(raw):
                 return _invalid("expected a finite formula")
             raw = repr(raw)
@@ -78,6 +82,10 @@ class SymbolicAnswer(AnswerSpec):
             # Refused before the cache, so that huge texts never become cache keys.
             return _invalid(_failure_message(self._grammar.parse(raw)))
         return _grade_text(self, raw.strip())
+
+    def near_miss(self) -> str:
+        """A response that is wrong everywhere by a constant (for registry-walk tests)."""
+        return f"({self.value}) + 1/7"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -355,6 +355,10 @@ def test_correct_just_wrong_and_invalid() -> None:
     assert "position" in bad.feedback
 
 
+def test_near_miss_is_just_wrong() -> None:
+    assert SPEC.grade(SPEC.near_miss()).status is Status.INCORRECT
+
+
 def test_could_not_decide_is_an_honest_invalid_result() -> None:
     result = SPEC.grade("x0/(x0-x0)")
     assert result.status is Status.INVALID
