@@ -246,7 +246,8 @@ class _Undefined(Exception):
 
 
 def _check(v: mpf) -> mpf:
-    if not mpmath.isfinite(v) or (v and mp.mag(v) > _MAX_BITS):
+    _, man, exp, bits = v._mpf_
+    if (man and exp + bits > _MAX_BITS) or (not man and exp):  # too large; inf or nan
         raise _Undefined
     return v
 
@@ -310,18 +311,24 @@ def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | No
 
 def _mul(args: list[tuple[mpf, mpf]], eps: mpf) -> tuple[mpf, mpf]:
     v = _check(mpmath.fprod(a for a, _ in args))
-    mags = [abs(a) for a, _ in args]
-    # sum_i e_i * prod_{j != i} |v_j|, through prefix and suffix products (no division by 0)
     n = len(args)
+    err = n * eps * abs(v)
+    if v:
+        # sum_i e_i * prod_{j != i} |v_j|, where most e_i are 0 (names are exact)
+        for a, e in args:
+            if e:
+                err += e * abs(v / a)
+        return v, _check(err)
+    # A zero factor: the same sum through prefix and suffix products (no division by 0).
+    mags = [abs(a) for a, _ in args]
     prefix = [mpf(1)] * (n + 1)
     for i in range(n):
         prefix[i + 1] = prefix[i] * mags[i]
-    err = mpf(0)
     suffix = mpf(1)
     for i in range(n - 1, -1, -1):
         err += args[i][1] * prefix[i] * suffix
         suffix *= mags[i]
-    return v, _check(err + n * eps * abs(v))
+    return v, _check(err)
 
 
 def _powi(b: mpf, eb: mpf, k: int, eps: mpf) -> tuple[mpf, mpf]:
