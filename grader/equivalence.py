@@ -129,10 +129,13 @@ Domains = tuple[tuple[str, float, float], ...]
 
 def normalize_domains(domains: Any, names: Sequence[str]) -> Domains:
     """Domains as a sorted tuple of (name, lo, hi); names without one get DEFAULT_DOMAIN."""
-    if isinstance(domains, Mapping):
-        items = [(n, *tuple(v)) for n, v in domains.items()]
-    else:
-        items = [tuple(d) for d in domains]
+    try:
+        if isinstance(domains, Mapping):
+            items = [(n, *tuple(v)) for n, v in domains.items()]
+        else:
+            items = [tuple(d) for d in domains]
+    except TypeError:
+        raise SpecError(f"domains must map names to [lo, hi] (got {domains!r})") from None
     given: dict[str, tuple[float, float]] = {}
     for item in items:
         if len(item) != 3 or not isinstance(item[0], str):
@@ -523,7 +526,8 @@ def default_sandbox() -> Sandbox:
 
 
 def check_equivalent(request: EquivalenceRequest, sandbox: Sandbox | None = None) -> Equivalence:
-    """Decide in the sandbox within `settings.budget_seconds`; never raises for any response."""
+    """Decide in the sandbox within `settings.budget_seconds`. No response makes this raise; only
+    a sandbox that cannot start at all does (SandboxUnavailable: a setup problem to report)."""
     box = sandbox if sandbox is not None else default_sandbox()
     try:
         reply = box.call(request.to_json(), timeout=request.settings.budget_seconds)

@@ -60,6 +60,10 @@ class SandboxCrashed(SandboxError):
     """Raised when a job gets no answer: the worker died, ran out of memory, or the handler raised."""
 
 
+class SandboxUnavailable(SandboxError):
+    """Raised when the sandbox cannot start or fork a worker: a setup problem, not the job's fault."""
+
+
 def _address_space_now() -> int:
     """Virtual memory this process maps now (Linux); 0 where /proc is not available."""
     try:
@@ -133,6 +137,13 @@ def _serve(conn: Connection, handler: Handler, memory_mb: int) -> None:
             return
         if fatal:
             return  # a process that hit its memory cap may be half-broken; the parent gets a new one
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    """poll(), not select(): select() fails for descriptors above 1023 in a busy process."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
 
 
 def _handler_ref(handler: Handler | str) -> str:
@@ -222,7 +233,7 @@ class Sandbox:
             greeting = b""
         if greeting != _READY:
             self._stop_zygote()
-            raise SandboxCrashed(f"the sandbox could not start (handler {self._ref})")
+            raise SandboxUnavailable(f"the sandbox could not start (handler {self._ref})")
         ours.settimeout(5.0)
 
     def _stop_zygote(self) -> None:
@@ -251,7 +262,7 @@ class Sandbox:
             for fd in fds:
                 os.close(fd)
             self._stop_zygote()
-            raise SandboxCrashed("the sandbox could not fork a worker")
+            raise SandboxUnavailable("the sandbox could not fork a worker")
         self._pid = int.from_bytes(data, "big")
         self._conn = Connection(fds[0])
         try:
@@ -270,7 +281,7 @@ class Sandbox:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
             with contextlib.suppress(OSError):
-                select.select([self._pidfd], [], [], 2.0)
+                _readable(self._pidfd, 2.0)
             os.close(self._pidfd)
         else:  # pragma: no cover - without pidfd
             with contextlib.suppress(OSError):
@@ -288,8 +299,7 @@ class Sandbox:
         """True when the worker has exited (a pidfd turns readable then)."""
         if self._pidfd is None:
             return False  # pragma: no cover - without pidfd a dead worker shows as EOF
-        readable, _, _ = select.select([self._pidfd], [], [], 0)
-        return bool(readable)
+        return _readable(self._pidfd, 0)
 
     def _replace(self) -> None:
         self._kill_worker()

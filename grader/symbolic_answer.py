@@ -81,7 +81,8 @@ class SymbolicAnswer(AnswerSpec):
         if len(raw) > self._grammar.limits.max_chars:
             # Refused before the cache, so that huge texts never become cache keys.
             return _invalid(_failure_message(self._grammar.parse(raw)))
-        return _grade_text(self, raw.strip())
+        # Trailing blanks do not move any position a message points at; leading ones would.
+        return _grade_text(self, raw.rstrip())
 
     def near_miss(self) -> str:
         """A response that is wrong everywhere by a constant (for registry-walk tests)."""

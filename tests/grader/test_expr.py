@@ -359,6 +359,10 @@ def test_near_miss_is_just_wrong() -> None:
     assert SPEC.grade(SPEC.near_miss()).status is Status.INCORRECT
 
 
+def test_positions_count_what_the_student_typed() -> None:
+    assert SPEC.grade("  x0+)  ").feedback.startswith("unexpected ')' at position 6")
+
+
 def test_could_not_decide_is_an_honest_invalid_result() -> None:
     result = SPEC.grade("x0/(x0-x0)")
     assert result.status is Status.INVALID
@@ -391,6 +395,8 @@ def test_bad_specs_raise() -> None:
         SymbolicAnswer("h2", ("h1",))
     with pytest.raises(SpecError, match="domains"):
         SymbolicAnswer("h1", ("h1",), {"h1": (1, 0)})
+    with pytest.raises(SpecError, match="domains must map"):
+        SymbolicAnswer("h1", ("h1",), {"h1": 5})
     with pytest.raises(SpecError, match="not one of the names"):
         SymbolicAnswer("h1", ("h1",), {"h9": (0, 1)})
     with pytest.raises(SpecError, match="needs 'names'"):
@@ -411,7 +417,7 @@ def test_long_references_scale_the_limits() -> None:
 
 
 def test_identical_responses_come_from_the_cache() -> None:
-    SPEC.grade(" h1*(1-h1)*w_hy*(y1-t1) ")
+    SPEC.grade("h1*(1-h1)*w_hy*(y1-t1)  \n")  # trailing blanks share the cache entry
     before = _grade_text.cache_info().hits
     started = time.perf_counter()
     for _ in range(100):

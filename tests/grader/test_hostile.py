@@ -11,7 +11,7 @@ import pytest
 from grader import SymbolicAnswer
 from grader.equivalence import EquivalenceSettings, default_sandbox
 from grader.result import Status
-from grader.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from grader.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, SandboxUnavailable
 from grader.symbolic_answer import clear_cache
 from tests.grader.sandbox_jobs import job
 
@@ -225,3 +225,10 @@ def test_a_killed_worker_between_jobs_is_replaced(box: Sandbox) -> None:
 def test_handlers_must_be_module_level_functions() -> None:
     with pytest.raises(ValueError, match="module-level"):
         Sandbox(lambda payload: payload)
+
+
+def test_a_sandbox_that_cannot_start_says_so() -> None:
+    broken = Sandbox("tests.grader.no_such_module:job", start_timeout=20)
+    with pytest.raises(SandboxUnavailable, match="could not start"):
+        broken.warm()
+    broken.close()
