@@ -429,11 +429,21 @@ _KINDS: dict[str, type[AnswerSpec]] = {
 }
 
 
+def register_kind(cls: type[AnswerSpec]) -> type[AnswerSpec]:
+    """Register a kind defined in another module (rebuilt by its `from_json` classmethod)."""
+    if _KINDS.setdefault(cls.kind, cls) is not cls:
+        raise SpecError(f"answer kind {cls.kind!r} is already registered by {_KINDS[cls.kind]!r}")
+    return cls
+
+
 def spec_from_json(data: dict[str, Any]) -> AnswerSpec:
     """Rebuild a spec written by `to_json` (the grading half of an exported variant)."""
     kind = data.get("kind")
     if kind not in _KINDS:
         raise SpecError(f"answer kind must be one of {sorted(_KINDS)} (got {kind!r})")
+    from_json = getattr(_KINDS[kind], "from_json", None)
+    if from_json is not None:
+        return from_json(data)  # type: ignore[no-any-return]
     if kind in ("numeric", "vector"):
         tol = Tolerance.from_json(data.get("tolerance"))
         also: Sequence[Any] = data.get("also", ())
