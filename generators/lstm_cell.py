@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
+
+import sympy as sp
 
 from generators.core import params as P
 from generators.core import worked
 from generators.core.draw import Draw
+from generators.core.formulas import formula_text
 from generators.core.symbolic import fmt, fmt_param
 from generators.families import lstm, lstm_numeric
-from grader import Tolerance
+from grader import AnswerSpec, Tolerance
+from grader.symbolic_answer import SymbolicAnswer
 
 # Cell values are sums of products of one-decimal numbers that a person works out by hand; the
 # course's quizzes ask such forward values to two decimal places.
@@ -42,8 +47,25 @@ FORGOT_KEEP = lstm.Perturbation(
 )
 
 
+@cache
+def _formulas(T: int) -> dict[str, str]:
+    """expr_dcdc_t -> dc_{T-1}/dc_t written in the keep gates, once per shape."""
+    closed = lstm.cell_model(T, None).closed
+    return {f"expr_dcdc_{t}": formula_text(sp.sympify(closed[f"dcdc_c_{t}"])) for t in range(T)}
+
+
+@cache
+def _formula_answer(T: int, formula: str) -> SymbolicAnswer:
+    """dc_{T-1}/dc_t as a formula in the keep gates, which lie in (0, 1)."""
+    names = tuple(f"keep{t}" for t in range(T))
+    return SymbolicAnswer(formula, names, dict.fromkeys(names, (0.0, 1.0)))
+
+
 def _value_name(part_id: str) -> str:
-    """The model's name of an answer: cell_2 -> c_2, dcdc_1 -> dcdc_c_1, out_0 -> out_0."""
+    """The model's name of an answer: cell_2 -> c_2, dcdc_1 -> dcdc_c_1, out_0 -> out_0 (a
+    formula part, expr_dcdc_1, is worked out as its value, dcdc_c_1)."""
+    if part_id.startswith("expr_"):
+        part_id = part_id[5:]
     kind, _, t = part_id.rpartition("_")
     return {"cell": f"c_{t}", "out": part_id, "dcdc": f"dcdc_c_{t}"}[kind]
 
@@ -109,13 +131,23 @@ class LstmCell(lstm.LstmTemplate):
         ask = self.pick_ask(draw, fixed, order, values, pools, draw.integer(1, 3))
         if ask is None:
             return None
+        grads_asked = [a for a in ask if a.startswith("dcdc_")]
+        if "ask" not in fixed and grads_asked and draw.chance(0.25):
+            # The gradient as a formula in the keep gates: why it does not vanish.
+            keep = (
+                ask
+                if len(ask) < 3
+                else [grads_asked[0], next(a for a in ask if a != grads_asked[0])]
+            )
+            chosen = {*keep, f"expr_{grads_asked[0]}"}
+            ask = [a for a in order if a in chosen]
         return {**p, "ask": ask}
 
     # -- answers --------------------------------------------------------------------------
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         T = len(params["inputs"])
         ids = [f"{q}_{t}" for t in range(T) for q in ("cell", "out")]
-        return ids + [f"dcdc_{t}" for t in range(T)]
+        return ids + [f"dcdc_{t}" for t in range(T)] + [f"expr_dcdc_{t}" for t in range(T)]
 
     def model_for(
         self, params: Mapping[str, Any], perturbation: str | None = None
@@ -126,7 +158,22 @@ class LstmCell(lstm.LstmTemplate):
         return lstm.cell_args(params)
 
     def answers_of(self, params: Mapping[str, Any], values: Mapping[str, float]) -> dict[str, Any]:
-        return {pid: values[_value_name(pid)] for pid in self.answer_ids(params)}
+        formulas = _formulas(len(params["inputs"]))
+        return {
+            pid: formulas[pid] if pid.startswith("expr_") else values[_value_name(pid)]
+            for pid in self.answer_ids(params)
+        }
+
+    def specs(
+        self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
+    ) -> dict[str, AnswerSpec]:
+        numeric = super().specs(params, answers, [p for p in asked if not p.startswith("expr_")])
+        T = len(params["inputs"])
+        return {p: numeric[p] if p in numeric else _formula_answer(T, answers[p]) for p in asked}
+
+    @property
+    def part_kinds(self) -> tuple[str, ...]:
+        return ("numeric", "symbolic")
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return lstm_numeric.cell_answers(params)
@@ -143,6 +190,8 @@ class LstmCell(lstm.LstmTemplate):
             return rf"\mathrm{{out}}_{{{t}}}"
         if kind == "dcdc":
             return rf"\partial c_{{T-1}} / \partial c_{{{t}}}"  # the stem says what T is
+        if kind == "expr_dcdc":
+            return self.label(part_id[5:]) + r"\ \text{as a formula}"
         return part_id
 
     def render(

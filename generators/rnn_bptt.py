@@ -45,6 +45,11 @@ class RnnBptt(rnn.RnnTemplate):
     id = "rnn-bptt"
     version = 1
     title = "Backpropagation through time"
+
+    @property
+    def part_kinds(self) -> tuple[str, ...]:
+        return ("numeric", "symbolic")
+
     kind = "bptt"
     misconception_codes = rnn.MISCONCEPTIONS
     extra = ("targets",)
@@ -53,11 +58,15 @@ class RnnBptt(rnn.RnnTemplate):
         T = len(params["x"])
         ids = [f"{q}_{t}" for t in range(T) for q in ("z", "h", "y")] + ["E"]
         ids += [f"dEd{q}_{t}" for t in range(T) for q in ("y", "h", "z")]
-        return ids + list(rnn.PARAM_GRADS)
+        return ids + list(rnn.PARAM_GRADS) + [f"expr_dEdz_{t}" for t in range(T)]
 
     def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        values = self.model(params).values(params)
-        return {k: values[k] for k in self.answer_ids(params)}
+        m = self.model(params)
+        values = m.values(params)
+        return {
+            k: m.formulas[k[5:]] if k.startswith("expr_") else values[k]
+            for k in self.answer_ids(params)
+        }
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.bptt_answers(params)
@@ -80,6 +89,9 @@ class RnnBptt(rnn.RnnTemplate):
             alt = answers
         out: dict[str, AnswerSpec] = {}
         for p in asked:
+            if p.startswith("expr_"):
+                out[p] = rnn.formula_answer(self.kind, T, params["activation"], p[5:])
+                continue
             tol = FORWARD_TOLERANCE if p[0] in "zhy" else BACKWARD_TOLERANCE
             also = () if tol.accepts(alt[p], answers[p]) else (alt[p],)
             carry = None
@@ -115,6 +127,9 @@ class RnnBptt(rnn.RnnTemplate):
         ):
             # A two-step question: the forward value, then a derivative that depends on it.
             return {**p, "ask": both}
+        if "ask" not in fixed and T > 1 and draw.chance(0.15):
+            # The derivative as a formula, then its value: the chain rule, then the numbers.
+            return {**p, "ask": [f"dEdz_{T - 2}", f"expr_dEdz_{T - 2}"]}
         ask = self.pick_ask(draw, fixed, cands, order, 1 if draw.chance(0.5) else 2)
         if ask is None:
             return None

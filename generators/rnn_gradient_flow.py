@@ -54,13 +54,15 @@ class RnnGradientFlow(rnn.RnnTemplate):
     extra = ("target",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
-        return ["dEdw_xh", "gain", "regime"]
+        return ["dEdw_xh", "gain", "regime", "expr_gain"]
 
     @property
     def part_kinds(self) -> tuple[str, ...]:
-        return ("numeric", "choice")
+        return ("numeric", "choice", "symbolic")
 
     def label(self, part_id: str) -> str:
+        if part_id == "expr_gain":
+            return self.label("gain") + r"\ \text{as a formula}"
         if part_id == "gain":
             return r"\partial h_{T-1} / \partial h_{0}"  # T is the variant's; the stem says which
         if part_id == "regime":
@@ -70,7 +72,12 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         values = self.model(params).values(params)
         gain = values["gain_h_0"]
-        return {"dEdw_xh": values["dEdw_xh"], "gain": gain, "regime": regime(gain)}
+        return {
+            "dEdw_xh": values["dEdw_xh"],
+            "gain": gain,
+            "regime": regime(gain),
+            "expr_gain": self.model(params).formulas["gain_h_0"],
+        }
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.flow_answers(params)
@@ -83,6 +90,10 @@ class RnnGradientFlow(rnn.RnnTemplate):
         for p in asked:
             if p == "regime":
                 out[p] = ChoiceAnswer(answers[p], REGIMES, EXPLANATIONS)
+            elif p == "expr_gain":
+                out[p] = rnn.formula_answer(
+                    self.kind, len(params["x"]), params["activation"], "gain_h_0"
+                )
             else:
                 tol = GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
                 out[p] = NumericAnswer(answers[p], tol, misconceptions=wrong[p])
@@ -109,7 +120,11 @@ class RnnGradientFlow(rnn.RnnTemplate):
             if "ask" in fixed:
                 ask = self.pick_ask(draw, fixed, [], order, 0)
             else:
-                ask = ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order
+                numeric = (
+                    ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order[:3]
+                )
+                # Sometimes the gain as a formula too: the product of w_hh f'(z_t) factors.
+                ask = [*numeric, "expr_gain"] if T > 1 and draw.chance(0.2) else numeric
             return {**p, "ask": ask}
         return None
 

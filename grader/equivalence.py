@@ -159,9 +159,13 @@ class EquivalenceRequest:
     grammar: Grammar
     domains: Domains
     settings: EquivalenceSettings = DEFAULT_SETTINGS
+    # Names that stand for formulas of earlier names (`y1` for `w_hy*h1 + b_y`), in order: both
+    # sides are compared with them written out, so either way of writing a quantity is right.
+    definitions: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "definitions": [list(d) for d in self.definitions],
             "reference": self.reference,
             "response": self.response,
             "names": list(self.grammar.names),
@@ -185,6 +189,7 @@ class EquivalenceRequest:
             grammar,
             domains,
             EquivalenceSettings(**data["settings"]),
+            tuple((str(n), str(f)) for n, f in data.get("definitions", ())),
         )
 
 
@@ -407,12 +412,32 @@ class _Reference:
 
 
 @lru_cache(maxsize=256)
+def expansion(
+    grammar: Grammar, definitions: tuple[tuple[str, str], ...]
+) -> dict[sp.Symbol, sp.Expr]:
+    """Each defined name -> its formula in the free names (earlier definitions written out)."""
+    out: dict[sp.Symbol, sp.Expr] = {}
+    for name, formula in definitions:
+        sym, parsed = grammar.parse(name), grammar.parse(formula)
+        if isinstance(sym, ParseFailure) or isinstance(parsed, ParseFailure):
+            raise SpecError(f"definition {name} = {formula!r} does not parse")
+        out[sym.value] = parsed.value.xreplace(out)
+    return out
+
+
+@lru_cache(maxsize=256)
 def _reference(
-    text: str, grammar: Grammar, domains: Domains, settings: EquivalenceSettings
+    text: str,
+    grammar: Grammar,
+    domains: Domains,
+    settings: EquivalenceSettings,
+    definitions: tuple[tuple[str, str], ...] = (),
 ) -> _Reference:
     parsed = grammar.parse(text)
     if isinstance(parsed, ParseFailure):
         raise SpecError(f"reference formula {text!r} does not parse: {parsed.message}")
+    expr = parsed.value.xreplace(expansion(grammar, definitions)) if definitions else parsed.value
+    parsed = type(parsed)(expr)
     program = compile_expr(parsed.value)
     seed_text = json.dumps([text, list(grammar.names), [list(d) for d in domains]])
     points = tuple(sample_points(domains, seed_text, settings.attempts))
@@ -467,10 +492,12 @@ def symbolic_zero(difference: sp.Expr, seconds: float) -> bool | None:
 def decide(request: EquivalenceRequest) -> Equivalence:
     """The whole decision in this process (the sandbox worker runs this)."""
     grammar, settings = request.grammar, request.settings
-    ref = _reference(request.reference, grammar, request.domains, settings)
+    ref = _reference(request.reference, grammar, request.domains, settings, request.definitions)
     parsed = grammar.parse(request.response)
     if isinstance(parsed, ParseFailure):
         return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
+    if request.definitions:
+        parsed = type(parsed)(parsed.value.xreplace(expansion(grammar, request.definitions)))
     program = compile_expr(parsed.value)
     used = {s.name for s in parsed.value.free_symbols | ref.expr.free_symbols}
     agree = undefined = unsure = defined_ref = 0

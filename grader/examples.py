@@ -14,6 +14,7 @@ from grader.answers import (
     NumericAnswer,
     VectorAnswer,
 )
+from grader.symbolic_answer import SymbolicAnswer
 
 
 def correct_response(spec: AnswerSpec) -> Any:
@@ -58,6 +59,8 @@ def near_miss(spec: AnswerSpec) -> Any:
         v = list(spec.value)
         v[0] += 1
         return v
+    if isinstance(spec, SymbolicAnswer):
+        return spec.near_miss()
     if isinstance(spec, BitStringAnswer):
         return spec.value[:-1] + ("0" if spec.value[-1] == "1" else "1")
     raise TypeError(f"no near miss known for {type(spec).__name__}")

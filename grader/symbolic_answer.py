@@ -45,6 +45,9 @@ class SymbolicAnswer(AnswerSpec):
     domains: Domains | Mapping[str, Any] = ()
     functions: tuple[str, ...] = FUNCTIONS
     settings: EquivalenceSettings = DEFAULT_SETTINGS
+    # (name, formula) pairs: a name that stands for a formula of earlier names, written out on
+    # both sides before comparing (a student may write y1 or w_hy*h1 + b_y).
+    definitions: tuple[tuple[str, str], ...] = ()
     _grammar: Grammar = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,12 @@ class SymbolicAnswer(AnswerSpec):
             raise SpecError(
                 f"symbolic answer value {self.value!r} does not parse: {parsed.message}"
             )
+        object.__setattr__(
+            self, "definitions", tuple((str(n), str(f)) for n, f in self.definitions)
+        )
+        for name, formula in self.definitions:
+            if name not in self.names or isinstance(grammar.parse(formula), ParseFailure):
+                raise SpecError(f"symbolic answer definition {name} = {formula!r} does not parse")
 
     @property
     def grammar(self) -> Grammar:
@@ -98,6 +107,8 @@ class SymbolicAnswer(AnswerSpec):
         }
         if self.settings != DEFAULT_SETTINGS:
             out["settings"] = self.settings.to_json()
+        if self.definitions:
+            out["definitions"] = [list(d) for d in self.definitions]
         return out
 
     @classmethod
@@ -112,6 +123,7 @@ class SymbolicAnswer(AnswerSpec):
             data.get("domains", {}),
             tuple(data.get("functions", FUNCTIONS)),
             EquivalenceSettings(**settings) if settings else DEFAULT_SETTINGS,
+            tuple((n, f) for n, f in data.get("definitions", ())),
         )
 
 
@@ -131,7 +143,14 @@ def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
     parsed = spec.grammar.parse(text)
     if isinstance(parsed, ParseFailure):
         return _invalid(parsed.message)
-    request = EquivalenceRequest(spec.value, text, spec.grammar, spec.domains, spec.settings)  # type: ignore[arg-type]
+    request = EquivalenceRequest(
+        spec.value,
+        text,
+        spec.grammar,
+        spec.domains,
+        spec.settings,
+        spec.definitions,  # type: ignore[arg-type]
+    )
     outcome = check_equivalent(request)
     if outcome.verdict is Verdict.EQUIVALENT:
         return PartResult(1.0, Status.CORRECT, CORRECT)

@@ -14,10 +14,22 @@ SEQQUIZ = [sys.executable, "-m", "seqquiz"]
 Q4 = '{"x":[18,9,-8],"w_xh":-0.1,"w_hh":0.5,"w_hy":0.25,"b_h":0.4,"b_y":0,"targets":[0.1,-0.1,-0.2],"ask":["dEdz_1"]}'
 COMMANDS = [
     ["templates"],
-    ["solve", "rnn-forward", "--params", '{"x":[9,4,-2],"w_xh":0.5,"w_hh":-1.0,"w_hy":-0.7,"b_h":-1.0,"b_y":0}'],
+    [
+        "solve",
+        "rnn-forward",
+        "--params",
+        '{"x":[9,4,-2],"w_xh":0.5,"w_hh":-1.0,"w_hy":-0.7,"b_h":-1.0,"b_y":0}',
+    ],
     ["grade", "rnn-bptt", "--params", Q4, "--response", '{"dEdz_1": "0.01392"}'],
     ["grade", "rnn-bptt", "--params", Q4, "--response", '{"dEdz_1": "0.012"}'],
-    ["grade", "memory-capacity", "--params", '{"units": 16, "model": "hmm", "ask": ["bits"]}', "--response", '{"bits": "16"}'],
+    [
+        "grade",
+        "memory-capacity",
+        "--params",
+        '{"units": 16, "model": "hmm", "ask": ["bits"]}',
+        "--response",
+        '{"bits": "16"}',
+    ],
 ]
 FAMILIES = [
     ("Recurrent nets: backpropagation through time", "rnn-bptt", 4),
@@ -36,7 +48,12 @@ def run(args: list[str]) -> str:
 
 
 def main() -> None:
-    out = ["# A tour of seqquiz", "", "Every block below is real output, written by `python scripts/tour.py`.", ""]
+    out = [
+        "# A tour of seqquiz",
+        "",
+        "Every block below is real output, written by `python scripts/tour.py`.",
+        "",
+    ]
     for args in COMMANDS:
         shown = " ".join(shlex.quote(a) for a in args)
         out += [f"## `seqquiz {shown}`", "", "```", run(args).rstrip(), "```", ""]
@@ -44,7 +61,12 @@ def main() -> None:
     for title, template, seed in FAMILIES:
         md = run(["generate", template, "--seed", str(seed), "--format", "markdown"])
         body = md.split("\n", 2)[2]  # drop the document title
-        out += [f"## {title} (`seqquiz generate {template} --seed {seed} --format markdown`)", "", body.strip(), ""]
+        out += [
+            f"## {title} (`seqquiz generate {template} --seed {seed} --format markdown`)",
+            "",
+            body.strip(),
+            "",
+        ]
     (ROOT / "docs" / "tour.md").write_text("\n".join(out))
     print("wrote docs/tour.md")
 

@@ -18,6 +18,9 @@ class Logistic(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return self * (1 - self)
 
+    def _sympystr(self, printer: Any) -> str:
+        return f"sigma({printer._print(self.args[0])})"  # the name students type
+
     def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
         return 1 / (1 + sp.exp(-arg))
 

@@ -10,9 +10,11 @@ import orjson
 
 from generators.core.draw import Draw
 from generators.core.errors import ParamError, ResponseError, SamplingError, VersionError
+from generators.core.formulas import names_prompt
 from generators.core.template import Template, Variant, apply_overrides
 from grader import AnswerSpec, GradeResult, grade_parts
 from grader.answers import ChoiceAnswer, MultiSelectAnswer, NumericAnswer, VectorAnswer
+from grader.symbolic_answer import SymbolicAnswer
 
 
 def resolve(
@@ -93,6 +95,10 @@ def parts_list(template: Template, specs: Mapping[str, AnswerSpec]) -> str:
         elif isinstance(spec, VectorAnswer):
             lines.append(
                 f"({letter}) ${label} = ?$ — a list, each entry {spec.tolerance.describe()} `[{pid}]`"
+            )
+        elif isinstance(spec, SymbolicAnswer):
+            lines.append(
+                f"({letter}) ${label} = ?$ — {names_prompt(spec.names, spec.functions)} `[{pid}]`"
             )
         elif isinstance(spec, ChoiceAnswer | MultiSelectAnswer):
             lines.append(f"({letter}) {label} `[{pid}]`")

@@ -27,7 +27,8 @@ def cell_answers(p: Mapping[str, Any]) -> dict[str, float]:
         out[f"out_{t}"] = p["read"][t] * c
     for t in range(T):
         # The cell is linear in its old value with slope keep: dc_{T-1}/dc_t is their product.
-        out[f"dcdc_{t}"] = math.prod(p["keep"][t + 1 :])
+        out[f"dcdc_{t}"] = float(math.prod(p["keep"][t + 1 :]))
+        out[f"expr_dcdc_{t}"] = out[f"dcdc_{t}"]  # a formula's value at the variant's gates
     return out
 
 

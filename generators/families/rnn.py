@@ -15,6 +15,7 @@ import sympy as sp
 from generators.core import params as P
 from generators.core import worked
 from generators.core.draw import Draw
+from generators.core.formulas import formula_text, student_name
 from generators.core.symbolic import (
     ACTIVATIONS,
     Adjoints,
@@ -26,6 +27,7 @@ from generators.core.symbolic import (
 )
 from generators.core.template import Template
 from grader.answers import Misconception
+from grader.symbolic_answer import SymbolicAnswer
 
 ACTIVATION_NAMES = ("logistic", "tanh", "linear")
 WEIGHTS = ("w_xh", "w_hh", "w_hy", "b_h", "b_y", "h_init")
@@ -154,6 +156,9 @@ class RnnModel:
     lines: tuple[worked.Line, ...]
     deps: Mapping[str, frozenset[str]]  # each value's transitive dependencies (for the solution)
     cell: tuple[str, str, str]  # the generic z_t, h_t, y_t equations in LaTeX
+    formulas: Mapping[str, str]  # each derivative written out in the students' names
+    formula_names: tuple[str, ...]  # the names a formula answer may use
+    definitions: tuple[tuple[str, str], ...]  # z_t, h_t, y_t as formulas of earlier names
 
     def values(self, params: Mapping[str, Any]) -> dict[str, float]:
         return dict(zip(self.value_names, self.fn(*self.args(params)), strict=True))
@@ -216,6 +221,23 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
         _l(ACTIVATIONS[activation](zt), names),
         _l(_sum(_prod(w_hy, ht), b_y), names),
     )
+    # Derivatives as formulas: later adjoints substituted into each step's expression.
+    written: dict[sp.Symbol, sp.Expr] = {}
+    for p in d.passes:
+        for st in p.steps:
+            written[st.sym] = st.expr.xreplace(written)
+    formulas = {s.name: formula_text(e) for s, e in written.items()}
+    if kind == "flow" and "gain_h_0" not in formulas:
+        formulas["gain_h_0"] = "1"
+    student = {
+        s: sp.Symbol(student_name(s.name))
+        for s in (*g.inputs, *(n for n, _ in g.nodes))
+        if s.name != "E"
+    }
+    formula_names = tuple(
+        student[s].name for s in sorted(student, key=lambda s: (_kind_of(s) not in "xhyzt", s.name))
+    )
+    definitions = tuple((student[s].name, formula_text(e)) for s, e in g.nodes if s.name != "E")
     return RnnModel(
         kind,
         T,
@@ -227,6 +249,9 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
         tuple(lines),
         worked.dependencies(assignments),
         cell,
+        formulas,
+        formula_names,
+        definitions,
     )
 
 
@@ -239,6 +264,14 @@ def perturbed_fn(kind: str, T: int, activation: str, code: str) -> tuple[tuple[s
     return tuple(s.name for s in value_syms), compile_straight_line(
         d.graph.inputs, d.assignments, value_syms
     )
+
+
+@cache
+def formula_answer(kind: str, T: int, activation: str, name: str) -> SymbolicAnswer:
+    """The formula part for the model value `name`, built once per shape: the names of every
+    quantity of the net are allowed, and z_t, h_t, y_t count as their definitions."""
+    m = model(kind, T, activation)
+    return SymbolicAnswer(m.formulas[name], m.formula_names, definitions=m.definitions)
 
 
 def _l(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
@@ -328,6 +361,8 @@ def _section_of(name: str) -> str:
 
 def label(part_id: str) -> str:
     """LaTeX of an answer id: `h_2` -> h_{2}, `dEdz_1` -> dE/dz_{1}, `gain` -> dh_{T-1}/dh_0."""
+    if part_id.startswith("expr_"):
+        return label(part_id[5:]) + r"\ 	ext{as a formula}"
     if part_id.startswith("dEd"):
         q = part_id[3:]
         return rf"\partial E / \partial {label(q)}"

@@ -15,6 +15,7 @@ from generators import ParamError, get_template, make_variant
 from generators.core.variants import grade_response
 from generators.families import lstm, lstm_numeric
 from grader import NumericAnswer, Status
+from grader.expr import Grammar
 
 CELL = get_template("lstm-cell")
 STEP = get_template("lstm-step")
@@ -66,8 +67,17 @@ def test_lstm_step_symbolic_matches_plain_python_cell(p: dict[str, Any]) -> None
 def test_lstm_cell_symbolic_matches_plain_python_cell(p: dict[str, Any]) -> None:
     got, ref = CELL.solve(p), CELL.reference(p)
     assert set(got) == set(ref) == set(CELL.answer_ids(p))
+    grammar = Grammar(tuple(f"keep{t}" for t in range(len(p["keep"]))))
     for k in ref:
-        assert close(got[k], ref[k]), f"{k}: {got[k]} != {ref[k]}"
+        if k.startswith("expr_"):
+            # The formula, read back by the students' parser, evaluated at this variant's gates.
+            expr = grammar.parse(got[k]).value
+            value = float(
+                expr.evalf(30, subs={s: p["keep"][int(s.name[4:])] for s in expr.free_symbols})
+            )
+            assert close(value, ref[k]), f"{k}: {got[k]} = {value} != {ref[k]}"
+        else:
+            assert close(got[k], ref[k]), f"{k}: {got[k]} != {ref[k]}"
 
 
 @given(cell_params())
@@ -244,6 +254,9 @@ def test_lstm_cell_sampler_sets_numbers_a_person_would() -> None:
         assert any(w != 0 for w in p["write"][1:])
         assert 1 <= len(p["ask"]) <= 3
         for pid, spec in v.parts.items():
+            if pid.startswith("expr_"):
+                assert pid[5:] in v.parts  # a formula part comes with its value
+                continue
             assert isinstance(spec, NumericAnswer)
             assert spec.value != 0
             assert abs(spec.value) >= 10 * spec.tolerance.half_width(spec.value), (seed, pid)
@@ -292,6 +305,8 @@ def _codes_come_back(template: Any, code: str, seeds: range) -> int:
         v = make_variant(template, seed, render=False)
         wrong = template.wrong_answers(v.params, code)
         for pid, spec in v.parts.items():
+            if pid.startswith("expr_"):
+                continue  # a formula part: graded by equivalence, not by a perturbed value
             if not any(m.code == code for m in spec.misconceptions):
                 assert spec.tolerance.accepts(wrong[pid], spec.value) or wrong[pid] == spec.value
                 continue
