@@ -154,7 +154,7 @@ class HtmlRenderer:
         if self.math == "mathml":
             return mathml(s.text, display)
         body = html.escape(s.text, quote=False)
-        return f'<div class="math">\\[{body}\\]</div>' if display else f"\\({body}\\)"
+        return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
 @lru_cache(maxsize=65536)
