@@ -308,7 +308,22 @@ def to_tikz(fig: Figure) -> str:
 # -- the figures ------------------------------------------------------------------------------
 
 
-def _n(v: float) -> str:
+class Slot(float):
+    """A number that a figure shows as a placeholder: a figure is laid out and drawn once per
+    shape of params (lengths, activation, which keys) and each variant's numbers are filled in,
+    as the solutions' formulas are compiled once per shape."""
+
+    index: int
+
+    def __new__(cls, index: int) -> Slot:
+        obj = super().__new__(cls, 0.0)
+        obj.index = index
+        return obj
+
+
+def _n(v: Any) -> str:
+    if isinstance(v, Slot):
+        return f"@{v.index}@"
     return fmt_param(float(v))
 
 
@@ -375,7 +390,7 @@ def hmm_figure(p: Mapping[str, Any]) -> Figure:
                     shapes.append(edge((cx, ya), r, (cols[t + 1], yb), r, color=SOFT))
         for i, cy in enumerate(rows):
             shapes.append(Circle(cx, cy, r, f"s_{{{i}}}", fill="#eef3fb"))
-        shapes.append(Label(cx, rows[-1] + r + 30, f"o_{{{t}}} = {obs[t]}", 12))
+        shapes.append(Label(cx, rows[-1] + r + 30, f"o_{{{t}}} = {_n(obs[t])}", 12))
     for i, cy in enumerate(rows):
         shapes.append(
             Label(cols[0] - r - 10, cy + 4, rf"\pi_{{{i}}} = {_n(p['pi'][i])}", 11, "end")
@@ -450,7 +465,7 @@ def lstm_figure(p: Mapping[str, Any]) -> Figure:
     shapes.append(Arrow(((xs["o"] + 72, y_mul + 25), (640, y_mul + 25))))
     shapes.append(Label(648, y_mul + 29, "h_{t}", 13, "start"))
     for g, gx in xs.items():
-        wx, wh, b = (float(v) for v in w[g])
+        wx, wh, b = w[g]
         shapes.append(Box(gx, y_gate, 74, 30, f"{g}_{{t}}: {acts[g]}", fill="#eef3fb"))
         shapes.append(
             Label(gx, y_gate + 32, rf"({_n(wx)},\ {_n(wh)},\ {_n(b)})", 10, "middle", SOFT)
@@ -502,16 +517,52 @@ def figure_for(template: str, params: Mapping[str, Any]) -> Figure | None:
     return None
 
 
+def _slotted(params: Any, values: list[Any]) -> Any:
+    """The params with every number replaced by a Slot (collected in `values`, in order)."""
+    if isinstance(params, bool) or params is None or isinstance(params, str):
+        return params
+    if isinstance(params, int | float):
+        values.append(params)
+        return Slot(len(values) - 1)
+    if isinstance(params, list | tuple):
+        return [_slotted(x, values) for x in params]
+    if isinstance(params, Mapping):
+        return {k: _slotted(params[k], values) for k in sorted(params)}
+    return params
+
+
+_FILL = re.compile(r"@(\d+)@")
+_LAYOUTS: dict[tuple[str, bytes], tuple[str, str] | None] = {}
+
+
+def _layout(template: str, skeleton: Mapping[str, Any], signature: bytes) -> tuple[str, str] | None:
+    key = (template, signature)
+    if key not in _LAYOUTS:
+        fig = figure_for(template, skeleton)
+        _LAYOUTS[key] = None if fig is None else (to_svg(fig), to_tikz(fig))
+    return _LAYOUTS[key]
+
+
 @lru_cache(maxsize=4096)
 def _cached(template: str, key: bytes) -> tuple[str, str] | None:
-    fig = figure_for(template, orjson.loads(key))
-    if fig is None:
+    params = orjson.loads(key)
+    values: list[Any] = []
+    skeleton = _slotted(params, values)
+    texts = [fmt_param(float(x)) for x in values]
+    if any("\\" in t or "{" in t for t in texts):  # 1.2 \times 10^{-5}: drawn as it is
+        fig = figure_for(template, params)
+        return None if fig is None else (to_svg(fig), to_tikz(fig))
+    signature = orjson.dumps(_slotted(params, []), default=lambda _x: 0)
+    layout = _layout(template, skeleton, signature)
+    if layout is None:
         return None
-    return to_svg(fig), to_tikz(fig)
+    return tuple(_FILL.sub(lambda m: texts[int(m.group(1))], part) for part in layout)  # type: ignore[return-value]
 
 
 def _key(v: Variant) -> bytes:
-    return orjson.dumps(v.params, option=orjson.OPT_SORT_KEYS)
+    # Which parts are asked is not drawn; leaving it out lets variants share a layout.
+    drawn = {k: x for k, x in v.params.items() if k != "ask"}
+    return orjson.dumps(drawn, option=orjson.OPT_SORT_KEYS)
 
 
 def svg_for(v: Variant) -> str | None:

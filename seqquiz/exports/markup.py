@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 # -- parsing ----------------------------------------------------------------------------------
 
@@ -157,21 +158,58 @@ class HtmlRenderer:
         return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
-@lru_cache(maxsize=65536)
-def mathml(latex: str, display: bool = False) -> str:
-    """LaTeX -> MathML (cached: stems repeat the same expressions across variants). What the
-    converter cannot read is shown as LaTeX source rather than lost."""
-    from latex2mathml.converter import convert
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Numbers of a skeleton: each literal becomes one of these, which the converter emits as one
+# <mn> and which no formula of a quiz contains.
+_SLOT_BASE = 7_770_000
+_SLOT_MN = re.compile(r"<mn>(777\d{4})</mn>")
 
+
+def mathml(latex: str, display: bool = False) -> str:
+    """LaTeX -> MathML. Solutions of one template repeat the same formulas with other numbers,
+    so each formula's skeleton (numbers as slots) is converted once and the numbers are put
+    back into its <mn> elements; a formula whose numbers do not come back one <mn> each (a
+    digit in \text, a bare x_12) is converted as it is."""
     # Stretchy \left( \right) fences come out with wide spacing in browsers' MathML; the
     # solutions' parentheses wrap single numbers, which need no stretching.
     plain = latex.replace(r"\left(", "(").replace(r"\right)", ")")
+    numbers = _NUMBER.findall(plain)
+    if not numbers or len(numbers) >= 10_000:
+        return _convert(plain, display)
+    slots = iter(range(_SLOT_BASE, _SLOT_BASE + len(numbers)))
+    skeleton = _NUMBER.sub(lambda _m: str(next(slots)), plain)
+    pieces = _skeleton(skeleton, display, len(numbers))
+    if pieces is None:
+        return _convert(plain, display)
+    out = [pieces[0]]
+    for k in range(1, len(pieces), 2):
+        out.append(f"<mn>{numbers[pieces[k]]}</mn>")
+        out.append(pieces[k + 1])
+    return "".join(out)
+
+
+@lru_cache(maxsize=16384)
+def _skeleton(skeleton: str, display: bool, n: int) -> list[Any] | None:
+    """The converted skeleton split at its slots: text, slot index, text, ...; None unless
+    every slot comes back exactly once as an <mn>."""
+    converted = _convert(skeleton, display)
+    parts = _SLOT_MN.split(converted)
+    indices = [int(x) - _SLOT_BASE for x in parts[1::2]]
+    if sorted(indices) != list(range(n)) or "777" in "".join(parts[0::2]):
+        return None
+    return [int(x) - _SLOT_BASE if i % 2 else x for i, x in enumerate(parts)]
+
+
+@lru_cache(maxsize=65536)
+def _convert(latex: str, display: bool) -> str:
+    """What the converter cannot read is shown as LaTeX source rather than lost."""
+    from latex2mathml.converter import convert
+
     try:
-        out = convert(plain, display="block" if display else "inline")
+        return convert(latex, display="block" if display else "inline")
     except Exception:  # the converter raises many types; the page must still be written
         code = html.escape(latex, quote=False)
         return f'<code class="tex">{code}</code>'
-    return out
 
 
 # -- LaTeX ------------------------------------------------------------------------------------
