@@ -140,12 +140,21 @@ def _segments(text: str) -> list[tuple[str, int]]:
     return out
 
 
+_HYPHEN = re.compile(r"-(?=[0-9.])")
+
+
+def _minus(text: str) -> str:
+    """A typeset minus sign (U+2212) where a hyphen starts a number: -0.7, t-1."""
+    return _HYPHEN.sub("\u2212", text)
+
+
 def _svg_text(lab: Label) -> dw.Text:
     t = dw.Text(
         "", lab.size, _r(lab.x), _r(lab.y), text_anchor=lab.anchor, fill=lab.color, center=False
     )
     level = 0
-    for piece, lv in _segments(lab.text):
+    for raw, lv in _segments(lab.text):
+        piece = _minus(raw)
         shift = (lv - level) * round(lab.size * 0.35)
         kw: dict[str, Any] = {}
         if shift:
@@ -334,7 +343,8 @@ def rnn_figure(p: Mapping[str, Any]) -> Figure:
     T = len(x)
     outputs = [T - 1] if "target" in p else list(range(T))
     dx, left, r = 150.0, 170.0, 21.0
-    yy, yh, yx = 70.0, 175.0, 280.0
+    yy = 70.0 if ("targets" in p or "target" in p) else 45.0  # room for the target labels
+    yh, yx = yy + 105, yy + 210
     cols = [left + 70 + t * dx for t in range(T)]
     width = cols[-1] + 90
     shapes: list[Shape] = []
@@ -369,8 +379,8 @@ def rnn_figure(p: Mapping[str, Any]) -> Figure:
         rf"\text{{hidden: }} h_{{t}} = {act}(z_{{t}}),\ b_{{h}} = {_n(p.get('b_h', 0.0))}"
         rf"\quad \text{{output: linear}},\ b_{{y}} = {_n(p.get('b_y', 0.0))}"
     )
-    shapes.append(Label(20, 352, legend, 11, "start", SOFT))
-    return Figure(width, 365, f"Unrolled recurrent net over {T} time steps", tuple(shapes))
+    shapes.append(Label(20, yx + 72, legend, 11, "start", SOFT))
+    return Figure(width, yx + 85, f"Unrolled recurrent net over {T} time steps", tuple(shapes))
 
 
 def hmm_figure(p: Mapping[str, Any]) -> Figure:
@@ -556,7 +566,9 @@ def _cached(template: str, key: bytes) -> tuple[str, str] | None:
     layout = _layout(template, skeleton, signature)
     if layout is None:
         return None
-    return tuple(_FILL.sub(lambda m: texts[int(m.group(1))], part) for part in layout)  # type: ignore[return-value]
+    svg = _FILL.sub(lambda m: _minus(texts[int(m.group(1))]), layout[0])
+    tikz = _FILL.sub(lambda m: texts[int(m.group(1))], layout[1])
+    return svg, tikz
 
 
 def _key(v: Variant) -> bytes:

@@ -135,8 +135,10 @@ class HtmlRenderer:
             )
             return f'<table class="md"><tbody>{rows}</tbody></table>'
         if is_display_only(b.spans):
-            shown = "\n".join(self.span(s) for s in b.spans if s.kind == "display")
-            return f'<div class="display">{shown}</div>' if self.math == "mathml" else shown
+            shown = [self.span(s) for s in b.spans if s.kind == "display"]
+            if self.math == "mathml":  # one block each, so that long ones scroll on their own
+                return "\n".join(f'<div class="display">{m}</div>' for m in shown)
+            return "\n".join(shown)
         return f"<p>{self.spans(b.spans)}</p>"
 
     def spans(self, spans: tuple[Span, ...]) -> str:
