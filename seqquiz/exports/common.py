@@ -57,6 +57,8 @@ MOODLE_FRACTIONS = (
     0.05,
     0.0,
 )
+# The option that stands for an empty multi-select answer.
+NONE_OF_THESE = "none of these"
 # A fixed timestamp makes zips byte-identical from run to run (the zip epoch).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -187,14 +189,19 @@ def blanks_for(pid: str, spec: AnswerSpec, points: float) -> tuple[Blank, ...]:
             ),
         )
     if isinstance(spec, MultiSelectAnswer):
+        value, options = tuple(spec.value), tuple(spec.options)
+        if not value:
+            # An LMS needs an option worth 100 %: "none of these" stands for the empty answer
+            # (picked with k wrong options it scores 1 - k/|wrong|, as seqquiz scores k picks).
+            value, options = (NONE_OF_THESE,), (*options, NONE_OF_THESE)
         return (
             Blank(
                 pid,
                 (),
                 BlankKind.MULTI,
                 points,
-                tuple(spec.value),
-                options=spec.options,
+                value,
+                options=options,
                 explanations=dict(spec.explanations),
             ),
         )

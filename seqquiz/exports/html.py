@@ -5,6 +5,7 @@ worked solution."""
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 
 from generators import Variant
@@ -91,7 +92,7 @@ def _answer_cells(b: C.Blank) -> tuple[str, str]:
         return f'<span data-value="{b.value}">{b.value}</span>', "exactly"
     if b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
         value = ", ".join(b.correct) if b.correct else "(none)"
-        data = _e(" ".join(b.correct))
+        data = _e(json.dumps(list(b.correct)))
         partial = "" if b.kind is C.BlankKind.CHOICE else "partial credit per option"
         return f'<span data-value="{data}">{_e(value)}</span>', partial
     accepted = " or ".join(f"<code>{_e(a)}</code>" for a in b.accept)

@@ -4,7 +4,9 @@ pdflatex and the base, recommended and pictures (TikZ) TeX Live collections."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from generators import Variant
 from seqquiz.exports import common as C
@@ -59,15 +61,16 @@ def _answer(b: C.Blank) -> tuple[str, str]:
 
 
 def _machine(v: Variant, index: int, p: C.Part, b: C.Blank) -> str:
-    """A comment line that tools (and the tests) read back: the exact values of the key."""
+    """A comment line that tools (and the tests) read back: the exact values of the key
+    (numbers as shortest round-trip decimals, anything else as URL-quoted JSON)."""
     fields = [C.variant_id(v, index), b.key, f"kind={b.kind.value}"]
     if b.kind is C.BlankKind.NUMBER:
         fields.append(f"value={C.num(b.value)}")
         fields += [f"range={C.num(r.lo)},{C.num(r.hi)}" for r in b.ranges]
     elif b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
-        fields.append("value=" + ",".join(b.correct))
+        fields.append("value=" + quote(json.dumps(list(b.correct))))
     else:
-        fields.append(f"value={b.value}")
+        fields.append("value=" + quote(json.dumps(b.value)))
     return "% seqquiz-key " + " ".join(fields)
 
 

@@ -69,6 +69,7 @@ def every_kind() -> Variant:
         "setups": MultiSelectAnswer(
             ("ff200", "rnn200", "rnn30"), ("ff200", "rnn200", "ff30", "rnn30")
         ),
+        "nothing": MultiSelectAnswer((), ("ff30", "rnn30", "ff20")),
         "path": IntSequenceAnswer((0, 1, 1, 0)),
         "sum": BitStringAnswer("01011"),
         "expr": SymbolicStandIn("w_hh**3*h_0"),
@@ -82,6 +83,7 @@ def every_kind() -> Variant:
         "regime": "Does the gradient vanish or explode?",
         "bits": "How many bits can the state carry?",
         "setups": "Which setups have enough context?",
+        "nothing": "Which setups see the whole phoneme?",
         "path": r"\text{path}",
         "sum": r"\text{sum}",
         "expr": r"\partial h_{3} / \partial h_{0}",
