@@ -233,6 +233,8 @@ _TEX_ESCAPE = {
     "×": r"$\times$",
     "−": "-",
     "≥": r"$\geq$",
+    "<": r"$<$",  # OT1 text fonts have no < or >
+    ">": r"$>$",
     "≤": r"$\leq$",
 }
 _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_ESCAPE))
