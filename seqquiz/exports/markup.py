@@ -202,13 +202,23 @@ def _skeleton(skeleton: str, display: bool, n: int) -> list[Any] | None:
     return [int(x) - _SLOT_BASE if i % 2 else x for i, x in enumerate(parts)]
 
 
+# latex2mathml knows align* but not aligned (it leaves a bare & in the output).
+_ALIGNED = re.compile(r"\\(begin|end)\{aligned\}")
+
+
 @lru_cache(maxsize=65536)
 def _convert(latex: str, display: bool) -> str:
-    """What the converter cannot read is shown as LaTeX source rather than lost."""
+    """LaTeX -> MathML; what the converter cannot read, or turns into something that is not
+    well-formed XML, is shown as LaTeX source rather than lost or breaking the page."""
     from latex2mathml.converter import convert
+    from lxml import etree
 
     try:
-        return convert(latex, display="block" if display else "inline")
+        out = convert(
+            _ALIGNED.sub(r"\\\1{align*}", latex), display="block" if display else "inline"
+        )
+        etree.fromstring(out)
+        return out
     except Exception:  # the converter raises many types; the page must still be written
         code = html.escape(latex, quote=False)
         return f'<code class="tex">{code}</code>'
@@ -309,7 +319,13 @@ def display_tex(expr: str, width: int = 64) -> str:
     (not a list of equations set side by side with \\qquad)."""
     visible = re.sub(r"\\[A-Za-z]+|[{}^_ ]", "", expr)
     pieces = _top_level_equals(expr)
-    if len(visible) <= width or len(pieces) < 3 or not all(pieces) or r"\qquad" in expr:
+    if (
+        len(visible) <= width
+        or len(pieces) < 3
+        or not all(pieces)
+        or r"\qquad" in expr
+        or "&" in expr  # an aligned or matrix environment lays itself out
+    ):
         return f"\n\\[ {expr} \\]\n"
     lines = [f"{pieces[0]} &= {pieces[1]}"] + [f"&= {p}" for p in pieces[2:]]
     return "\n\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"

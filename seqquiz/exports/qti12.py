@@ -58,7 +58,7 @@ def _material(parent: etree._Element, html_text: str) -> None:
 
 
 def _points(x: float) -> str:
-    return C.num(round(x, 6)) if not float(x).is_integer() else f"{x:.1f}"
+    return f"{x:.1f}" if float(x).is_integer() else C.num(x)
 
 
 def choice_idents(options: Sequence[str], base: int) -> dict[str, str]:
