@@ -17,21 +17,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SET = """
-title = "Benchmark: 500 variants"
-[[problem]]
-template = "rnn-forward"
-count = 200
-seed = 0
-[[problem]]
-template = "rnn-bptt"
-count = 150
-seed = 0
-[[problem]]
-template = "rnn-gradient-flow"
-count = 150
-seed = 0
-"""
+TOTAL = 500
+
+
+def problem_set_text() -> str:
+    """500 variants spread over every registered template (seeds from 0)."""
+    from generators import REGISTRY
+
+    ids = [t.id for t in REGISTRY]
+    counts = [TOTAL // len(ids) + (i < TOTAL % len(ids)) for i in range(len(ids))]
+    entries = "".join(
+        f'[[problem]]\ntemplate = "{t}"\ncount = {n}\nseed = 0\n\n'
+        for t, n in zip(ids, counts, strict=True)
+    )
+    return f'title = "Benchmark: {TOTAL} variants"\n\n{entries}'
+
+
 RUNS = [
     ("moodle", False),
     ("gift", False),
@@ -49,10 +50,11 @@ def in_process() -> float:
     from seqquiz.formats import FORMATS, SetInfo
 
     t0 = time.perf_counter()
-    ps = problem_set.parse(SET, "bench.toml")
+    ps = problem_set.parse(problem_set_text(), "bench.toml")
     variants = problem_set.build(ps)
     t_variants = time.perf_counter() - t0
-    print(f"{'variants':<22}{t_variants:7.2f} s  ({len(variants)} variants)")
+    templates = len({v.template for v in variants})
+    print(f"{'variants':<22}{t_variants:7.2f} s  ({len(variants)} variants, {templates} templates)")
     total = t_variants
     for fmt, key in RUNS:
         t = time.perf_counter()
@@ -69,7 +71,7 @@ def per_cli() -> float:
     total = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.toml"
-        path.write_text(SET)
+        path.write_text(problem_set_text())
         for fmt, key in RUNS:
             cmd = [sys.executable, "-m", "seqquiz", "build", str(path), "--format", fmt]
             cmd += ["-o", str(Path(tmp) / f"out.{fmt}")] + (["--answer-key"] if key else [])

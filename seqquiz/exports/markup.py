@@ -120,7 +120,8 @@ class HtmlRenderer:
         self.math = math
 
     def render(self, markdown: str) -> str:
-        return "\n".join(self.block(b) for b in parse(markdown))
+        # Several formats of one build render the same stems and solutions: render once.
+        return _render_html(self.math, markdown)
 
     def inline(self, markdown: str) -> str:
         return self.spans(inline(markdown))
@@ -158,6 +159,12 @@ class HtmlRenderer:
             return mathml(s.text, display)
         body = html.escape(s.text, quote=False)
         return f"\\[{body}\\]" if display else f"\\({body}\\)"
+
+
+@lru_cache(maxsize=8192)
+def _render_html(math: str, markdown: str) -> str:
+    r = HtmlRenderer(math)
+    return "\n".join(r.block(b) for b in parse(markdown))
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
