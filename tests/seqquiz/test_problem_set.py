@@ -216,3 +216,9 @@ def test_build_is_byte_identical_across_processes(tmp_path: Path) -> None:
         )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_the_docs_show_the_example_file_complete() -> None:
+    doc = (ROOT / "docs" / "lms.md").read_text()
+    block = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert block.strip() == EXAMPLE.read_text().strip()
