@@ -79,8 +79,9 @@ def per_cli() -> float:
             subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
             dt = time.perf_counter() - t
             total += dt
-            print(f"seqquiz build --format {fmt}{' --answer-key' if key else '':<14}{dt:7.2f} s")
-    print(f"{'total (one process per format)':<38}{total:7.2f} s")
+            label = f"seqquiz build --format {fmt}" + (" --answer-key" if key else "")
+            print(f"{label:<46}{dt:7.2f} s")
+    print(f"{'total (one process per format)':<46}{total:7.2f} s")
     return total
 
 
