@@ -195,6 +195,31 @@ def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> 
         click.echo(f"wrote {output} ({len(variants)} variants, {fmt.name})", err=True)
 
 
+@main.command()
+@click.argument("set_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
+)
+@click.option("--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here, not stdout.",
+)
+def build(set_file: Path, fmt: str, answer_key: bool, output: Path | None) -> None:
+    """Build a problem-set file (TOML: templates, counts, seeds, fixed params, asked parts,
+    tolerance overrides, points) into FORMAT; the same file gives byte-identical output."""
+    from seqquiz import problem_set
+
+    try:
+        ps = problem_set.load(set_file)
+        variants = problem_set.build(ps)
+    except problem_set.ProblemSetError as exc:
+        fail(str(exc))
+    write(FORMATS[fmt], variants, SetInfo(title=ps.title, answer_key=answer_key), output)
+
+
 @main.command("grade-batch")
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
