@@ -311,10 +311,10 @@ def total_points(parts: Sequence[Part]) -> float:
 
 
 def variant_name(v: Variant, index: int) -> str:
-    """A short unique name: template, seed (or position), used for question names and ids."""
-    if v.seed is not None:
-        return f"{v.template} seed {v.seed}"
-    return f"{v.template} #{index + 1}"
+    """A short name, unique within the set (two entries may share a template and a seed):
+    position, template, seed; used for question names."""
+    seed = f" seed {v.seed}" if v.seed is not None else ""
+    return f"Q{index + 1:02d} {v.template}{seed}"
 
 
 def variant_id(v: Variant, index: int) -> str:

@@ -48,9 +48,17 @@ def test_the_documented_example_parses() -> None:
         "rnn-bptt",
         "rnn-forward",
         "rnn-gradient-flow",
+        "memory-capacity",
+        "memory-capacity",
+        "context-window",
+        "hmm-forward",
+        "lds-kalman",
+        "lstm-cell",
+        "rnn-binary-addition",
     ]
-    assert ps.entries[-1].count == 5  # from [defaults]
-    assert ps.entries[-1].points == {"*": 1.0, "gain": 2.0, "regime": 1.0}
+    flow = ps.entries[3]
+    assert flow.count == 5  # from [defaults]
+    assert flow.points == {"*": 1.0, "gain": 2.0, "regime": 1.0}
     variants = problem_set.build(ps)
     assert len(variants) == sum(e.count for e in ps.entries)
     assert variants[0].points == {"y_1": 2.0, "h_2": 2.0}
