@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from generators.core.draw import Draw
+from generators.core.errors import ParamError
 from generators.core.symbolic import fmt
 from generators.families import hmm, hmm_numeric
 from grader import AnswerSpec, IntSequenceAnswer, NumericAnswer, Tolerance
@@ -76,6 +77,15 @@ class HmmViterbi(hmm.HmmTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
+        best, second = hmm.two_best_paths(params)
+        if "path" in asked and second >= best * (1 - 1e-9):
+            # Ties are resolved by index in the solution, but a student may pick any best path.
+            raise ParamError(
+                "obs",
+                params["obs"],
+                f"the most likely state path is not unique for these params (two paths have "
+                f"probability {best:.6g}); a Viterbi question needs one best path",
+            )
         tr_path, tr_prob, _, _ = self.decoded(params, hmm.TRANSPOSED_TRANSITION)
         out: dict[str, AnswerSpec] = {}
         for p in asked:

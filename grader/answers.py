@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -12,6 +13,9 @@ from grader.parse import ParseFailure, parse_number, parse_number_list, typed_de
 from grader.result import PartResult, Status
 from grader.tolerance import Tolerance
 
+# ASCII only: str.isdigit() is true for "²", which int() refuses.
+_INT_RE = re.compile(r"[+-]?[0-9]{1,9}")
+_DIGITS_RE = re.compile(r"[0-9]+")
 CORRECT = "Correct."
 RIGHT = PartResult(1.0, Status.CORRECT, CORRECT)
 RIGHT_FROM_ROUNDED = PartResult(
@@ -68,6 +72,9 @@ class NumericAnswer(AnswerSpec):
     min_decimals: int | None = None
     misconceptions: tuple[Misconception, ...] = ()
     carry: CarryForward | None = field(default=None, compare=False)
+    # The misconceptions this tolerance can tell from a right answer (all are kept, so that an
+    # override of the tolerance decides afresh).
+    _active: tuple[Misconception, ...] = field(default=(), repr=False, compare=False)
     _bounds: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
     _wrong: PartResult = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
@@ -88,7 +95,12 @@ class NumericAnswer(AnswerSpec):
         object.__setattr__(self, "_bounds", tuple(bounds))
         # Never call a right answer a mistake: drop a misconception inside the accepted set.
         kept = tuple(m for m in self.misconceptions if not self._accepts(m.value))
-        object.__setattr__(self, "misconceptions", kept)
+        object.__setattr__(self, "_active", kept)
+
+    @property
+    def recognised(self) -> tuple[Misconception, ...]:
+        """The misconceptions this tolerance can tell from a right answer."""
+        return self._active
 
     def _accepts(self, s: float) -> bool:
         return any(lo <= s <= hi for lo, hi in self._bounds)
@@ -111,7 +123,7 @@ class NumericAnswer(AnswerSpec):
                         f"decimal point (you gave {typed}).",
                     )
             return RIGHT if exact else RIGHT_FROM_ROUNDED
-        for m in self.misconceptions:
+        for m in self._active:
             if self.tolerance.accepts(s, m.value):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
         return self._wrong
@@ -145,6 +157,7 @@ class VectorAnswer(AnswerSpec):
     tolerance: Tolerance
     also: tuple[tuple[Any, ...], ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
+    _active: tuple[Misconception, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", _freeze(self.value))
@@ -162,7 +175,12 @@ class VectorAnswer(AnswerSpec):
                 for ref in refs
             )
         )
-        object.__setattr__(self, "misconceptions", kept)
+        object.__setattr__(self, "_active", kept)
+
+    @property
+    def recognised(self) -> tuple[Misconception, ...]:
+        """The misconceptions this tolerance can tell from a right answer."""
+        return self._active
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -211,7 +229,7 @@ class VectorAnswer(AnswerSpec):
         n = len(got)
         if not best:
             return PartResult(1.0, Status.CORRECT, CORRECT)
-        for m in self.misconceptions:
+        for m in self._active:
             if all(
                 self.tolerance.accepts(s, r) for s, r in zip(got, self._flat(m.value), strict=True)
             ):
@@ -268,9 +286,9 @@ class ChoiceAnswer(AnswerSpec):
     def grade(self, raw: Any) -> PartResult:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             raw = f"{raw:g}"
-        if not isinstance(raw, str) or raw.strip() not in self.options:
+        choice = "".join(raw.split()) if isinstance(raw, str) else None  # "> 16" is ">16"
+        if choice not in self.options:
             return _invalid(f"expected one of {', '.join(self.options)}, got {str(raw)[:40]!r}")
-        choice = raw.strip()
         why = dict(self.explanations).get(choice, "")
         if choice == self.value:
             return PartResult(1.0, Status.CORRECT, f"Correct. {why}".strip())
@@ -349,7 +367,11 @@ class IntSequenceAnswer(AnswerSpec):
         if isinstance(raw, str):
             text = raw.strip().strip("[]()")
             tokens = [t for t in text.replace(",", " ").split() if t]
-            if len(tokens) == 1 and len(tokens[0]) == len(self.value) and tokens[0].isdigit():
+            if (
+                len(tokens) == 1
+                and len(tokens[0]) == len(self.value)
+                and _DIGITS_RE.fullmatch(tokens[0])
+            ):
                 tokens = list(tokens[0])
             raw = tokens
         if not isinstance(raw, list | tuple):
@@ -361,7 +383,7 @@ class IntSequenceAnswer(AnswerSpec):
             if isinstance(item, int):
                 got.append(item)
             elif (isinstance(item, float) and item.is_integer()) or (
-                isinstance(item, str) and item.strip().lstrip("+-").isdigit() and len(item) < 10
+                isinstance(item, str) and _INT_RE.fullmatch(item.strip())
             ):
                 got.append(int(item))
             else:

@@ -72,7 +72,10 @@ def carried_forward(
     mine = parse_number(response.get(part_id))
     if not own or not isinstance(mine, ParseSuccess):
         return parts[part_id]
-    reference = carry.compute(own)
+    try:
+        reference = carry.compute(own)
+    except (ArithmeticError, ValueError):  # the student's own numbers overflow the working
+        reference = None
     if reference is None or not spec.tolerance.accepts(mine.value, reference):
         return parts[part_id]
     names = ", ".join(sorted(own))
@@ -84,6 +87,14 @@ def carried_forward(
     )
 
 
+def safe_grade(spec: Any, raw: Any) -> PartResult:
+    """A student's text must never crash a grade: a bug in reading it costs that part only."""
+    try:
+        return spec.grade(raw)
+    except Exception as exc:
+        return PartResult(0.0, Status.INVALID, f"could not read this answer ({type(exc).__name__})")
+
+
 def grade_parts(
     specs: Mapping[str, AnswerSpec],
     response: Mapping[str, Any],
@@ -93,14 +104,14 @@ def grade_parts(
     parts: dict[str, PartResult] = {}
     for part_id, spec in specs.items():
         raw = response.get(part_id)
-        parts[part_id] = MISSING if raw is None else spec.grade(raw)
+        parts[part_id] = MISSING if raw is None else safe_grade(spec, raw)
     for part_id, spec in specs.items():
         carry = getattr(spec, "carry", None)
         if carry is not None and parts[part_id].status is Status.INCORRECT:
             parts[part_id] = carried_forward(part_id, spec, carry, response, parts)
     total = weight = 0.0
     for part_id, result in parts.items():
-        w = 1.0 if points is None else points.get(part_id, 1.0)
+        w = 1.0 if points is None else points.get(part_id, points.get("*", 1.0))
         total += w * result.score
         weight += w
     score = round(total / weight, 6) if weight else 0.0

@@ -191,7 +191,10 @@ def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> 
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            fail(f"-o: cannot write {str(output)!r}: {exc.strerror}")
         click.echo(f"wrote {output} ({len(variants)} variants, {fmt.name})", err=True)
 
 
@@ -236,7 +239,12 @@ def grade_batch(file: Path, output: Path | None, queue: bool) -> None:
     if queue:
         fail("--queue: the queue client is not installed in this build")
     src = sys.stdin.buffer if str(file) == "-" else file.open("rb")
-    dst = sys.stdout.buffer if output is None else output.open("wb")
+    try:
+        dst = sys.stdout.buffer if output is None else output.open("wb")
+    except OSError as exc:
+        if src is not sys.stdin.buffer:
+            src.close()
+        fail(f"-o: cannot write {str(output)!r}: {exc.strerror}")
     graded = errors = 0
     try:
         for result in jobs.grade_lines(src):

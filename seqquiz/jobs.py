@@ -16,7 +16,7 @@ from generators import (
     grade_response,
     make_variant,
 )
-from generators.core.variants import resolve
+from generators.core.variants import resolve, tidy
 from grader import GraderError
 
 
@@ -64,7 +64,7 @@ def solve(payload: Mapping[str, Any]) -> dict[str, Any]:
         "version": template.version,
         "seed": seed,
         "params": full,
-        "answers": template.solve(full),
+        "answers": tidy(template.solve(full)),
     }
 
 
@@ -95,7 +95,7 @@ def grade_submission(sub: Any, line: int | None = None) -> dict[str, Any]:
     sid = sub.get("submission_id") if isinstance(sub, dict) else None
     try:
         if sid is not None and not isinstance(sid, str | int):
-            raise SubmissionError(f"submission_id: must be a string (got {sid!r})")
+            raise SubmissionError(f"submission_id: must be a string or an integer (got {sid!r})")
         result = grade(sub)
     except (TemplateError, GraderError) as exc:
         return error_result(sid, getattr(exc, "code", "invalid-submission"), str(exc), line)

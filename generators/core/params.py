@@ -21,7 +21,9 @@ def check_keys(params: Mapping[str, Any], allowed: Iterable[str]) -> None:
 
 
 def number(params: Mapping[str, Any], name: str, default: float | None = None) -> float:
-    value = params.get(name, default)
+    value = params.get(name)
+    if value is None:  # absent or null: the documented default
+        value = default
     if value is None:
         raise ParamError(name, None, "is required")
     return as_number(name, value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from generators.core.draw import Draw
-from generators.core.errors import ParamError
+from generators.core.errors import FieldError
 from grader import AnswerSpec, Tolerance
 from grader.answers import NumericAnswer, VectorAnswer
 
@@ -145,10 +145,10 @@ def apply_overrides(
     if not overrides:
         return specs
     if not isinstance(overrides, Mapping):
-        raise ParamError("tolerance", overrides, "must be an object of part id -> tolerance")
+        raise FieldError("tolerance", overrides, "must be an object of part id -> tolerance")
     for key in overrides:
         if key != "*" and key not in specs:
-            raise ParamError(
+            raise FieldError(
                 "tolerance", key, f"names a part that is not asked; asked parts are {list(specs)}"
             )
     out = {}
@@ -163,5 +163,7 @@ def apply_overrides(
 
 def _with_tolerance(spec: NumericAnswer | VectorAnswer, tol: Tolerance) -> AnswerSpec:
     if isinstance(spec, NumericAnswer):
-        return NumericAnswer(spec.value, tol, spec.also, spec.min_decimals, spec.misconceptions)
+        return NumericAnswer(
+            spec.value, tol, spec.also, spec.min_decimals, spec.misconceptions, spec.carry
+        )
     return VectorAnswer(spec.value, tol, spec.also, spec.misconceptions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 import orjson
 
 from generators.core.draw import Draw
-from generators.core.errors import ParamError, ResponseError, SamplingError, VersionError
+from generators.core.errors import (
+    FieldError,
+    ParamError,
+    ResponseError,
+    SamplingError,
+    VersionError,
+)
 from generators.core.formulas import names_prompt
 from generators.core.template import Template, Variant, apply_overrides
 from grader import AnswerSpec, GradeResult, grade_parts
@@ -25,9 +32,15 @@ def resolve(
     params = dict(params or {})
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise ParamError("seed", seed, "must be an integer from 0 to 2^63-1")
+            raise FieldError("seed", seed, "must be an integer from 0 to 2^63-1")
         fixed = template.validate(params, partial=True)
         fixed = {k: v for k, v in fixed.items() if k in params}
+        complete = _complete(template, params)
+        if complete is not None:
+            # Params that determine the variant on their own keep their documented defaults
+            # (h_init = 0, logistic, ...): one params object is one variant for generate, solve
+            # and grade alike. The sampler then only picks the asked parts, unless given.
+            fixed = {k: v for k, v in complete.items() if k != "ask" or complete["ask"] is not None}
         draw = Draw(template.id, seed)
         for _ in range(template.max_attempts):
             drawn = template.sample(draw, fixed)
@@ -40,6 +53,26 @@ def resolve(
     if full.get("ask") is None:
         full["ask"] = template.default_ask(full)
     return full
+
+
+def _complete(template: Template, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The params normalized with defaults when they are complete on their own, else None."""
+    try:
+        return template.validate(params)
+    except ParamError:
+        return None
+
+
+def tidy(value: Any) -> Any:
+    """Answers as JSON shows them: 12 significant digits (no 0.09999999999999998 in an LMS
+    export; far below any tolerance) and no negative zero."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}") + 0.0
+    if isinstance(value, list | tuple):
+        return [tidy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    return value
 
 
 def check_version(template: Template, version: Any) -> None:
@@ -59,7 +92,7 @@ def make_variant(
     render: bool = True,
 ) -> Variant:
     full = resolve(template, seed, params)
-    answers = template.solve(full)
+    answers = tidy(template.solve(full))
     asked = full["ask"]
     specs = apply_overrides(template.specs(full, answers, asked), tolerance)
     stem = solution = ""
@@ -116,12 +149,10 @@ def _canonical(params: Mapping[str, Any] | None) -> bytes:
 @lru_cache(maxsize=65536)
 def _cached_specs(
     template: Template, seed: int | None, params_key: bytes, tol_key: bytes
-) -> tuple[dict[str, AnswerSpec], bool]:
+) -> dict[str, AnswerSpec]:
     params = orjson.loads(params_key)
     tolerance = orjson.loads(tol_key) or None
-    ask_given = seed is not None or params.get("ask") is not None
-    v = make_variant(template, seed, params, tolerance, render=False)
-    return v.parts, ask_given
+    return make_variant(template, seed, params, tolerance, render=False).parts
 
 
 def grading_specs(
@@ -129,11 +160,32 @@ def grading_specs(
     seed: int | None,
     params: Mapping[str, Any] | None,
     tolerance: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, AnswerSpec], bool]:
+) -> dict[str, AnswerSpec]:
     """The asked parts' specs, cached per (template, seed, params, overrides): a class of students
-    sharing a few hundred variants makes the numeric model run once per variant, not per answer.
-    The flag says whether the variant itself fixes the asked parts."""
+    sharing a few hundred variants makes the numeric model run once per variant, not per answer."""
     return _cached_specs(template, seed, _canonical(params), _canonical(tolerance))
+
+
+def check_points(points: Any, specs: Mapping[str, AnswerSpec]) -> None:
+    """Points per asked part: numbers >= 0, not all 0, naming only asked parts ("*": the rest)."""
+    if not isinstance(points, Mapping):
+        raise FieldError("points", points, "must be an object of part id -> points")
+    for key, value in points.items():
+        if key != "*" and key not in specs:
+            raise FieldError(
+                f"points.{key}",
+                value,
+                f"is not a part of this variant; its parts are {list(specs)}",
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise FieldError(f"points.{key}", value, "must be a number >= 0")
+    if all(points.get(p, points.get("*", 1.0)) == 0 for p in specs):
+        raise FieldError("points", dict(points), "gives every asked part 0 points")
 
 
 def grade_response(
@@ -146,7 +198,9 @@ def grade_response(
 ) -> GradeResult:
     if not isinstance(response, Mapping):
         raise ResponseError("response", response, "must be an object of part id -> answer")
-    specs, ask_given = grading_specs(template, seed, params, tolerance)
+    specs = grading_specs(template, seed, params, tolerance)
+    if points is not None:
+        check_points(points, specs)
     for key in response:
         if key not in specs:
             # A typo or the wrong variant: refuse loudly rather than grade a different question.
@@ -154,12 +208,5 @@ def grade_response(
                 f"response.{key}",
                 response[key],
                 f"is not a part of this variant; its parts are {list(specs)}",
-            )
-    if not ask_given:
-        # A variant given by params without `ask`: the response says which parts were posed.
-        specs = {k: v for k, v in specs.items() if k in response}
-        if not specs:
-            raise ResponseError(
-                "response", dict(response), "answers no part (and params.ask is not given)"
             )
     return grade_parts(specs, response, points)

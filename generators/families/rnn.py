@@ -362,7 +362,7 @@ def _section_of(name: str) -> str:
 def label(part_id: str) -> str:
     """LaTeX of an answer id: `h_2` -> h_{2}, `dEdz_1` -> dE/dz_{1}, `gain` -> dh_{T-1}/dh_0."""
     if part_id.startswith("expr_"):
-        return label(part_id[5:]) + r"\ 	ext{as a formula}"
+        return label(part_id[5:]) + r"\ \text{as a formula}"
     if part_id.startswith("dEd"):
         q = part_id[3:]
         return rf"\partial E / \partial {label(q)}"

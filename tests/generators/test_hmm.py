@@ -146,10 +146,19 @@ def test_sampler_honours_fixed_params() -> None:
     assert list(v.parts) == ["path"]
 
 
-def test_fully_fixed_params_are_taken_as_given_even_with_a_tie() -> None:
-    tie = {"pi": [0.5, 0.5], "A": [[0.5, 0.5], [0.5, 0.5]], "B": [[0.5, 0.5], [0.5, 0.5]]}
-    v = make_variant(VITERBI, 3, {**tie, "obs": [0, 1]})
-    assert v.answers["path"] == [0, 0] and math.isclose(v.answers["path_prob"], 0.0625)
+def test_a_tied_best_path_is_refused_when_the_path_is_asked() -> None:
+    """Every path of this model is equally likely: the probability is a fair question, the path
+    is not (a student could give any of them)."""
+    tie = {
+        "pi": [0.5, 0.5],
+        "A": [[0.5, 0.5], [0.5, 0.5]],
+        "B": [[0.5, 0.5], [0.5, 0.5]],
+        "obs": [0, 1],
+    }
+    v = make_variant(VITERBI, None, {**tie, "ask": ["path_prob"]})
+    assert math.isclose(v.answers["path_prob"], 0.0625)
+    with pytest.raises(ParamError, match=r"params\.obs: the most likely state path is not unique"):
+        make_variant(VITERBI, None, {**tie, "ask": ["path"]})
 
 
 def test_largest_allowed_shape_solves_and_renders() -> None:
@@ -318,11 +327,11 @@ def test_a_perturbation_that_changes_nothing_is_dropped() -> None:
     parts = FORWARD.answer_ids(p)
     v = make_variant(FORWARD, None, {**p, "ask": parts})
     for spec in v.parts.values():
-        assert all(m.code != hmm.TRANSPOSED_TRANSITION for m in spec.misconceptions)
+        assert all(m.code != hmm.TRANSPOSED_TRANSITION for m in spec.recognised)
     # T = 1: no recursion, so alpha_0 has no max to take (the likelihood still has a sum).
     v = make_variant(FORWARD, None, {**p, "obs": [1], "ask": ["alpha_0", "likelihood"]})
-    assert v.parts["alpha_0"].misconceptions == ()
-    assert [m.code for m in v.parts["likelihood"].misconceptions] == [hmm.MAX_INSTEAD_OF_SUM]
+    assert v.parts["alpha_0"].recognised == ()
+    assert [m.code for m in v.parts["likelihood"].recognised] == [hmm.MAX_INSTEAD_OF_SUM]
 
 
 def test_right_answer_near_miss_and_garbage_for_a_vector_part() -> None:

@@ -307,7 +307,7 @@ def _codes_come_back(template: Any, code: str, seeds: range) -> int:
         for pid, spec in v.parts.items():
             if pid.startswith("expr_"):
                 continue  # a formula part: graded by equivalence, not by a perturbed value
-            if not any(m.code == code for m in spec.misconceptions):
+            if not any(m.code == code for m in spec.recognised):
                 assert spec.tolerance.accepts(wrong[pid], spec.value) or wrong[pid] == spec.value
                 continue
             result = grade_response(template, seed, None, {pid: repr(wrong[pid])}).parts[pid]
@@ -350,6 +350,6 @@ def test_a_misconception_equal_to_the_right_answer_is_dropped() -> None:
     # With every keep gate 1 the mistake changes nothing: it must never be called one.
     p = {**GOOD_CELL, "keep": [1.0, 1.0], "ask": ["cell_1", "dcdc_0"]}
     v = make_variant(CELL, None, p)
-    assert all(not spec.misconceptions for spec in v.parts.values())
+    assert all(not spec.recognised for spec in v.parts.values())
     result = grade_response(CELL, None, p, {"cell_1": "3", "dcdc_0": "1"})
     assert result.score == 1.0

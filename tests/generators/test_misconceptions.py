@@ -31,7 +31,7 @@ def test_each_declared_code_is_recognised(template: Template) -> None:
         params = {**v.params, "ask": template.answer_ids(v.params)}
         every = make_variant(template, None, params, render=False)
         for pid, spec in every.parts.items():
-            for m in getattr(spec, "misconceptions", ()):
+            for m in getattr(spec, "recognised", getattr(spec, "misconceptions", ())):
                 assert m.code in template.misconception_codes, f"{pid}: undeclared {m.code}"
                 result = grade_response(template, None, params, {pid: typed(spec, m.value)})
                 part = result.parts[pid]

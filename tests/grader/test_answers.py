@@ -48,7 +48,10 @@ def test_misconception_named_and_dropped_inside_tolerance() -> None:
     assert r.misconception == "missing-future-terms" and "local term" in r.feedback
     inside = Misconception("sign-error", 0.01395, "x")
     b = NumericAnswer(0.01393, Tolerance.decimals(4), misconceptions=(inside,))
-    assert b.misconceptions == ()
+    assert b.grade("0.01395").status is Status.CORRECT
+    # A tighter tolerance tells it apart again: the override decides afresh.
+    c = NumericAnswer(0.01393, Tolerance.decimals(5), misconceptions=(inside,))
+    assert c.grade("0.01395").misconception == "sign-error"
 
 
 def test_vector_partial_credit_names_wrong_entries() -> None:
