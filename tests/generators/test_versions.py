@@ -15,7 +15,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from generators import REGISTRY, Template, make_variant  # noqa: E402
+from generators import REGISTRY, Template, make_variant
 
 RECORD = Path(__file__).with_name("versions.json")
 SEEDS = range(30)
@@ -54,5 +54,7 @@ if __name__ == "__main__":
     recorded = orjson.loads(RECORD.read_bytes()) if RECORD.exists() else {}
     for tid, versions in current().items():
         recorded.setdefault(tid, {}).update(versions)
-    RECORD.write_bytes(orjson.dumps(recorded, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    RECORD.write_bytes(
+        orjson.dumps(recorded, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    )
     print(f"wrote {RECORD}")
