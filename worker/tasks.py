@@ -236,7 +236,11 @@ def grade_batch(self: Task, payload: Any) -> Any:
     else:
         results = [_grade_item(item) for item in items]
         kept = store.save(
-            batch, [(it.field, orjson.dumps(r), "error" in r) for it, r in zip(items, results)]
+            batch,
+            [
+                (it.field, orjson.dumps(r), "error" in r)
+                for it, r in zip(items, results, strict=True)
+            ],
         )
         for i, raw in kept.items():
             results[i] = orjson.loads(raw)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.worker.helpers import (
-    client_env,
     check_one_result_each,
+    client_env,
     finish,
     local_results,
     redeliveries,
