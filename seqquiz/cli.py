@@ -214,7 +214,7 @@ def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> 
 @click.option(
     "--chunk-size",
     type=click.IntRange(1, 100_000),
-    help="With --queue: submissions per task (default SEQQUIZ_CHUNK_SIZE or 500).",
+    help="With --queue: submissions per task (default SEQQUIZ_CHUNK_SIZE or 1000).",
 )
 def grade_batch(
     file: Path,

@@ -194,7 +194,13 @@ class BatchClient:
             "lines": [line for _, _, line in items],
         }
         result = self.app.send_task(
-            "seqquiz.grade_batch", args=[payload], queue=BATCH, ignore_result=True
+            "seqquiz.grade_batch",
+            args=[payload],
+            queue=BATCH,
+            ignore_result=True,
+            # Celery would otherwise repr() the whole chunk into the message headers.
+            argsrepr=f"[<{len(items)} submissions of batch {batch_id}>]",
+            kwargsrepr="{}",
         )
         chunk.task_id = result.id
         self.store.record_chunk(batch_id, chunk.index, result.id)

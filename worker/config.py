@@ -52,7 +52,7 @@ redeliveries                              3                           Kombu's Re
 soft / hard time limit, interactive       20 s / 30 s                 ``seqquiz.grade`` and ``seqquiz.solve``
 (``SEQQUIZ_INTERACTIVE_SOFT_TIME_LIMIT``,                             take milliseconds; the limits only
 ``SEQQUIZ_INTERACTIVE_TIME_LIMIT``)                                   stop a runaway.
-soft / hard time limit, batch             100 s / 120 s               A chunk of 500 submissions takes well
+soft / hard time limit, batch             100 s / 120 s               A chunk of 1000 submissions takes well
 (``SEQQUIZ_BATCH_SOFT_TIME_LIMIT``,                                   under a second; ``generate_set`` with
 ``SEQQUIZ_BATCH_TIME_LIMIT``)                                         a large count can take a minute.
 start-up check                                                        ``hard limit x prefetch multiplier <
@@ -144,7 +144,7 @@ class Settings:
     batch_time_limit: float = 120.0
     interactive_prefetch: int = 4
     batch_prefetch: int = 1
-    chunk_size: int = 500
+    chunk_size: int = 1000
     stall_timeout: float = 0.0  # 0: derived, see `effective_stall_timeout`
     warmup_seeds: int = 16
     # Test-only hooks; never set in production.

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from celery import Celery
 from redis import Redis
 
 REPO = Path(__file__).resolve().parent.parent
@@ -138,11 +139,13 @@ class WorkerProcess:
     ) -> None:
         self.env = env
         self.log_path = Path(log_path)
+        self.hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
+        self.loglevel = loglevel
         self.args = [
             sys.executable, "-m", "seqquiz", "worker",
             "--concurrency", str(concurrency),
             "--queues", queues,
-            "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
+            "--hostname", self.hostname,
             "--loglevel", loglevel,
         ]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
@@ -165,17 +168,26 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float) -> None:
+        """Until the worker logs that it is ready or, logging less than that, answers a ping."""
         assert self.proc is not None
         start = self.log_path.stat().st_size if self.log_path.exists() else 0
         deadline = time.monotonic() + timeout
+        quiet = self.loglevel.lower() not in ("debug", "info")
+        control = Celery(broker=self.env["SEQQUIZ_BROKER_URL"]).control if quiet else None
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if self.proc.returncode is None and _exited(self.proc.pid):
+                _kill_group(self.proc, signal.SIGKILL)  # whatever it left behind
+                self.proc.wait()
                 raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log()}")
-            with self.log_path.open("rb") as f:
-                f.seek(start)
-                if b" ready." in f.read():
+            if control is not None:
+                if control.ping(destination=[self.hostname], timeout=0.5):
                     return
-            time.sleep(0.05)
+            else:
+                with self.log_path.open("rb") as f:
+                    f.seek(start)
+                    if b" ready." in f.read():
+                        return
+                time.sleep(0.05)
         raise RuntimeError(f"worker not ready after {timeout} s:\n{self.log()}")
 
     def pool_pids(self) -> list[int]:
