@@ -2,7 +2,9 @@
 
 from generators.core.errors import (
     DuplicateTemplateError,
+    FieldError,
     ParamError,
+    ResponseError,
     SamplingError,
     TemplateError,
     UnknownTemplateError,
@@ -22,8 +24,10 @@ def get_template(template_id: str) -> Template:
 __all__ = [
     "REGISTRY",
     "DuplicateTemplateError",
+    "FieldError",
     "ParamError",
     "Registry",
+    "ResponseError",
     "SamplingError",
     "Template",
     "TemplateError",

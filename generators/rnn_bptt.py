@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,30 +10,63 @@ from generators.core.draw import Draw
 from generators.core.symbolic import fmt, fmt_param
 from generators.families import rnn, rnn_numeric
 from grader import AnswerSpec, NumericAnswer, Tolerance
+from grader.answers import CarryForward
 
 FORWARD_TOLERANCE = Tolerance.decimals(2)
 # The published quiz asks for the derivative to four decimal places.
 BACKWARD_TOLERANCE = Tolerance.decimals(4)
 # The stem states the hidden values rounded to this many decimals, as the published quiz does.
 STATED_DECIMALS = 2
+# Credit for a derivative worked correctly from the student's own wrong hidden values.
+ECF_CREDIT = 0.5
+
+
+def stem_states_hidden(asked: list[str]) -> bool:
+    """The stem gives rounded hidden values (as the published quiz does) unless the question
+    asks forward quantities itself; derivatives built on a student's own wrong hidden values
+    then earn carried-forward credit instead."""
+    return not any(p[0] in "zhy" for p in asked)
+
+
+def _from_own_hidden(
+    m: rnn.RnnModel, params: Mapping[str, Any], answers: Mapping[str, Any], part: str
+) -> Any:
+    """The part's value recomputed from the student's own hidden values (the rest exact)."""
+
+    def compute(own: Mapping[str, float]) -> float | None:
+        h = [own.get(f"h_{t}", answers[f"h_{t}"]) for t in range(m.T)]
+        value = m.values_from_h(params, h)[part]
+        return value if math.isfinite(value) else None
+
+    return compute
 
 
 class RnnBptt(rnn.RnnTemplate):
     id = "rnn-bptt"
     version = 1
     title = "Backpropagation through time"
+
+    @property
+    def part_kinds(self) -> tuple[str, ...]:
+        return ("numeric", "symbolic")
+
     kind = "bptt"
+    misconception_codes = rnn.MISCONCEPTIONS
     extra = ("targets",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         T = len(params["x"])
         ids = [f"{q}_{t}" for t in range(T) for q in ("z", "h", "y")] + ["E"]
         ids += [f"dEd{q}_{t}" for t in range(T) for q in ("y", "h", "z")]
-        return ids + list(rnn.PARAM_GRADS)
+        return ids + list(rnn.PARAM_GRADS) + [f"expr_dEdz_{t}" for t in range(T)]
 
     def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        values = self.model(params).values(params)
-        return {k: values[k] for k in self.answer_ids(params)}
+        m = self.model(params)
+        values = m.values(params)
+        return {
+            k: m.formulas[k[5:]] if k.startswith("expr_") else values[k]
+            for k in self.answer_ids(params)
+        }
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.bptt_answers(params)
@@ -45,13 +79,25 @@ class RnnBptt(rnn.RnnTemplate):
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
         T = len(params["x"])
-        # Work done from the rounded hidden values the stem states is right too.
-        alt = self.model(params).values_from_h(params, self.stated_hidden(answers, T))
+        m = self.model(params)
+        wrong = self.misconceptions(params, asked)
+        asked_h = tuple(p for p in asked if p.startswith("h_"))
+        if stem_states_hidden(asked):
+            # Work done from the rounded hidden values the stem states is right too.
+            alt: Mapping[str, float] = m.values_from_h(params, self.stated_hidden(answers, T))
+        else:
+            alt = answers
         out: dict[str, AnswerSpec] = {}
         for p in asked:
+            if p.startswith("expr_"):
+                out[p] = rnn.formula_answer(self.kind, T, params["activation"], p[5:])
+                continue
             tol = FORWARD_TOLERANCE if p[0] in "zhy" else BACKWARD_TOLERANCE
             also = () if tol.accepts(alt[p], answers[p]) else (alt[p],)
-            out[p] = NumericAnswer(answers[p], tol, also)
+            carry = None
+            if asked_h and p.startswith("dEd"):
+                carry = CarryForward(asked_h, _from_own_hidden(m, params, answers, p), ECF_CREDIT)
+            out[p] = NumericAnswer(answers[p], tol, also, misconceptions=wrong[p], carry=carry)
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -71,6 +117,19 @@ class RnnBptt(rnn.RnnTemplate):
         cands = [f"dEd{q}_{t}" for t in range(T - 1) for q in ("z", "h")]
         cands += ["dEdw_xh", "dEdw_hh", "dEdh_init"] if T > 1 else ["dEdz_0", "dEdw_xh", "dEdw_hy"]
         cands = [c for c in cands if abs(values[c]) >= floor]
+        both = [f"h_{T - 1}", f"dEdz_{T - 2}"] if T > 1 else []
+        if (
+            "ask" not in fixed
+            and both
+            and draw.chance(0.3)
+            and abs(values[both[0]]) >= 10 * FORWARD_TOLERANCE.half_width(0.0)
+            and abs(values[both[1]]) >= floor
+        ):
+            # A two-step question: the forward value, then a derivative that depends on it.
+            return {**p, "ask": both}
+        if "ask" not in fixed and T > 1 and draw.chance(0.15):
+            # The derivative as a formula, then its value: the chain rule, then the numbers.
+            return {**p, "ask": [f"dEdz_{T - 2}", f"expr_dEdz_{T - 2}"]}
         ask = self.pick_ask(draw, fixed, cands, order, 1 if draw.chance(0.5) else 2)
         if ask is None:
             return None
@@ -83,11 +142,16 @@ class RnnBptt(rnn.RnnTemplate):
         T = len(params["x"])
         targets = ", ".join(fmt_param(v) for v in params["targets"])
         stated = ", ".join(fmt(v) for v in self.stated_hidden(answers, T))
+        hint = (
+            ""
+            if not stem_states_hidden(asked)
+            else f"A forward pass gives hidden values of about $h = ({stated})$ (rounded); you may use them. "
+        )
         stem = (
             rnn.describe_net(m, params)
             + f"\n\nThe error is $E = \\sum_t \\frac{{1}}{{2}} (t_t - y_t)^2$ with targets $t = ({targets})$. "
-            f"A forward pass gives hidden values of about $h = ({stated})$ (rounded); you may use them. "
-            "Derivatives with respect to a hidden value or a pre-activation are total derivatives: "
+            + hint
+            + "Derivatives with respect to a hidden value or a pre-activation are total derivatives: "
             "they include the paths through later time steps.\n\n"
             "Compute the following."
         )

@@ -18,6 +18,9 @@ class RnnForward(rnn.RnnTemplate):
     version = 1
     title = "Forward pass of a recurrent net"
     kind = "forward"
+    misconception_codes = {
+        c: rnn.MISCONCEPTIONS[c] for c in ("no-recurrence", "missing-bias", "off-by-one-time")
+    }
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         return [f"{q}_{t}" for t in range(len(params["x"])) for q in ("z", "h", "y")]
@@ -32,7 +35,10 @@ class RnnForward(rnn.RnnTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
-        return {p: NumericAnswer(answers[p], FORWARD_TOLERANCE) for p in asked}
+        wrong = self.misconceptions(params, asked)
+        return {
+            p: NumericAnswer(answers[p], FORWARD_TOLERANCE, misconceptions=wrong[p]) for p in asked
+        }
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
         T, act = self.draw_shape(draw, fixed, 2, 4)

@@ -28,6 +28,17 @@ EXPLANATIONS = (
 )
 
 
+INNER_ATTEMPTS = 200
+WHH_RANGE = {
+    ("logistic", "exploding"): (6.0, 9.0, 1.0),
+    ("logistic", "vanishing"): (0.5, 2.5, 0.5),
+    ("tanh", "exploding"): (1.5, 3.0, 0.1),
+    ("tanh", "vanishing"): (0.2, 0.7, 0.1),
+    ("linear", "exploding"): (1.5, 2.5, 0.1),
+    ("linear", "vanishing"): (0.2, 0.6, 0.1),
+}
+
+
 def regime(gain: float) -> str:
     return "vanishing" if abs(gain) < 1 else "exploding"
 
@@ -37,12 +48,21 @@ class RnnGradientFlow(rnn.RnnTemplate):
     version = 1
     title = "Vanishing or exploding gradients"
     kind = "flow"
+    misconception_codes = {
+        c: rnn.MISCONCEPTIONS[c] for c in (*rnn.BACKWARD_PERTURBATIONS, "off-by-one-time")
+    }
     extra = ("target",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
-        return ["dEdw_xh", "gain", "regime"]
+        return ["dEdw_xh", "gain", "regime", "expr_gain"]
+
+    @property
+    def part_kinds(self) -> tuple[str, ...]:
+        return ("numeric", "choice", "symbolic")
 
     def label(self, part_id: str) -> str:
+        if part_id == "expr_gain":
+            return self.label("gain") + r"\ \text{as a formula}"
         if part_id == "gain":
             return r"\partial h_{T-1} / \partial h_{0}"  # T is the variant's; the stem says which
         if part_id == "regime":
@@ -52,7 +72,12 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         values = self.model(params).values(params)
         gain = values["gain_h_0"]
-        return {"dEdw_xh": values["dEdw_xh"], "gain": gain, "regime": regime(gain)}
+        return {
+            "dEdw_xh": values["dEdw_xh"],
+            "gain": gain,
+            "regime": regime(gain),
+            "expr_gain": self.model(params).formulas["gain_h_0"],
+        }
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.flow_answers(params)
@@ -60,56 +85,73 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
+        wrong = self.misconceptions(params, asked, {"gain": "gain_h_0"})
         out: dict[str, AnswerSpec] = {}
         for p in asked:
             if p == "regime":
                 out[p] = ChoiceAnswer(answers[p], REGIMES, EXPLANATIONS)
-            else:
-                out[p] = NumericAnswer(
-                    answers[p], GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
+            elif p == "expr_gain":
+                out[p] = rnn.formula_answer(
+                    self.kind, len(params["x"]), params["activation"], "gain_h_0"
                 )
+            else:
+                tol = GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
+                out[p] = NumericAnswer(answers[p], tol, misconceptions=wrong[p])
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
         T = len(fixed["x"]) if "x" in fixed else draw.integer(3, 6)
         act = fixed.get("activation") or draw.choice(("logistic", "logistic", "tanh", "linear"))
+        # The regime is chosen first and kept while searching, so half the variants explode.
         want = draw.choice(REGIMES)
-        # Weights that make the wanted regime likely; rejection below makes it certain.
-        whh_range = {
-            ("logistic", "exploding"): (5.0, 9.0),
-            ("logistic", "vanishing"): (0.5, 2.5),
-            ("tanh", "exploding"): (1.5, 3.0),
-            ("tanh", "vanishing"): (0.2, 0.7),
-            ("linear", "exploding"): (1.5, 2.5),
-            ("linear", "vanishing"): (0.2, 0.6),
-        }[(act, want)]
+        free = not all(k in fixed for k in ("x", "w_xh", "w_hh", "b_h", "h_init"))
+        for _ in range(INNER_ATTEMPTS if free else 1):
+            p = self._draw(draw, fixed, T, act, want)
+            values = self.model(p).values(p)
+            gain = values["gain_h_0"]
+            if free and (
+                gain == 0
+                or abs(math.log10(abs(gain))) < MIN_DECADES
+                or regime(gain) != want
+                or (act != "logistic" and self.saturated(values, T, act))
+            ):
+                continue
+            order = self.answer_ids(p)
+            if "ask" in fixed:
+                ask = self.pick_ask(draw, fixed, [], order, 0)
+            else:
+                numeric = (
+                    ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order[:3]
+                )
+                # Sometimes the gain as a formula too: the product of w_hh f'(z_t) factors.
+                ask = [*numeric, "expr_gain"] if T > 1 and draw.chance(0.2) else numeric
+            return {**p, "ask": ask}
+        return None
+
+    def _draw(
+        self, draw: Draw, fixed: Mapping[str, Any], T: int, act: str, want: str
+    ) -> dict[str, Any]:
+        """Weights that make the wanted regime likely; the caller's check makes it certain."""
         p = self.draw_net(draw, fixed, T, act)
+        exploding_logistic = act == "logistic" and want == "exploding"
         if "w_hh" not in fixed:
-            p["w_hh"] = draw.step(*whh_range, 0.5 if act == "logistic" else 0.1) * draw.choice(
-                (-1, 1)
-            )
+            lo, hi, step = WHH_RANGE[(act, want)]
+            p["w_hh"] = draw.step(lo, hi, step) * draw.choice((-1, 1))
         if "x" not in fixed:
             p["x"] = [float(v) for v in draw.integers(-3, 3, T)]
         if "w_xh" not in fixed:
-            p["w_xh"] = draw.nonzero_step(-0.5, 0.5, 0.1)
-        if "b_h" not in fixed and act == "logistic":
-            # Centre the unit near its steepest point so that sigma' is about 1/4.
-            p["b_h"] = round(-p["w_hh"] / 2 + draw.step(-0.5, 0.5, 0.1), 10)
+            reach = 0.3 if exploding_logistic else 0.5
+            p["w_xh"] = draw.nonzero_step(-reach, reach, 0.1)
+        if act == "logistic":
+            # A logistic unit amplifies only near its steepest point (sigma' <= 1/4): centre it
+            # there, z = 0 at h = 1/2, so that w_hh sigma' can exceed 1 at every step.
+            if "b_h" not in fixed:
+                jitter = 0.0 if exploding_logistic else draw.step(-0.5, 0.5, 0.1)
+                p["b_h"] = round(-p["w_hh"] / 2 + jitter, 10)
+            if "h_init" not in fixed and exploding_logistic:
+                p["h_init"] = 0.5
         p["target"] = fixed["target"] if "target" in fixed else draw.step(-1.0, 1.0, 0.1)
-        values = self.model(p).values(p)
-        gain = values["gain_h_0"]
-        free = not all(k in fixed for k in ("x", "w_xh", "w_hh", "b_h", "h_init"))
-        if free:
-            if gain == 0 or abs(math.log10(abs(gain))) < MIN_DECADES or regime(gain) != want:
-                return None
-            if act != "logistic" and self.saturated(values, T, act):
-                return None
-        order = self.answer_ids(p)
-        if "ask" in fixed:
-            ask = self.pick_ask(draw, fixed, [], order, 0)
-        else:
-            ask = ["gain", "regime"] if draw.chance(0.5) or values["dEdw_xh"] == 0 else order
-        return {**p, "ask": ask}
+        return p
 
     def render(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]

@@ -12,6 +12,7 @@ from grader.answers import (
 )
 from grader.errors import GraderError, SpecError
 from grader.result import GradeResult, PartResult, Status, grade_parts
+from grader.symbolic_answer import SymbolicAnswer
 from grader.tolerance import Tolerance, ToleranceMode
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PartResult",
     "SpecError",
     "Status",
+    "SymbolicAnswer",
     "Tolerance",
     "ToleranceMode",
     "VectorAnswer",

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from grader.errors import SpecError
-from grader.parse import ParseFailure, parse_number, parse_number_list
+from grader.parse import ParseFailure, parse_number, parse_number_list, typed_decimals
 from grader.result import PartResult, Status
 from grader.tolerance import Tolerance
 
 CORRECT = "Correct."
+RIGHT = PartResult(1.0, Status.CORRECT, CORRECT)
+RIGHT_FROM_ROUNDED = PartResult(
+    1.0, Status.CORRECT, "Correct (from the rounded values the question gives)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,18 @@ class Misconception:
     code: str
     value: Any
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CarryForward:
+    """Error carried forward: when a student's answers to the `inputs` parts are wrong, this part
+    is worth `credit` if it matches `compute(their values)`, the right working from their own
+    earlier numbers. `compute` gets the parsed values of the answered inputs and returns the
+    reference, or None when those values give no sensible one."""
+
+    inputs: tuple[str, ...]
+    compute: Callable[[Mapping[str, float]], float | None]
+    credit: float = 0.5
 
 
 class AnswerSpec:
@@ -51,9 +67,20 @@ class NumericAnswer(AnswerSpec):
     also: tuple[float, ...] = ()
     min_decimals: int | None = None
     misconceptions: tuple[Misconception, ...] = ()
+    carry: CarryForward | None = field(default=None, compare=False)
     _bounds: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
+    _wrong: PartResult = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "_wrong",
+            PartResult(
+                0.0,
+                Status.INCORRECT,
+                f"Incorrect: this does not match the correct value {self.tolerance.describe()}.",
+            ),
+        )
         if not math.isfinite(self.value):
             raise SpecError(f"numeric answer value must be finite (got {self.value!r})")
         bounds = [self.tolerance.interval(self.value)]
@@ -68,35 +95,26 @@ class NumericAnswer(AnswerSpec):
 
     def grade(self, raw: Any) -> PartResult:
         parsed = parse_number(raw)
-        if isinstance(parsed, ParseFailure):
+        if parsed.__class__ is ParseFailure:
             return _invalid(parsed.message)
         s = parsed.value
         lo, hi = self._bounds[0]
-        if lo <= s <= hi or self._accepts(s):
-            if (
-                self.min_decimals is not None
-                and parsed.decimals is not None
-                and parsed.decimals < self.min_decimals
-            ):
-                return PartResult(
-                    0.0,
-                    Status.INCORRECT,
-                    f"Right value, but give at least {self.min_decimals} digits after the "
-                    f"decimal point (you gave {parsed.decimals}).",
-                )
-            if lo <= s <= hi:
-                return PartResult(1.0, Status.CORRECT, CORRECT)
-            return PartResult(
-                1.0, Status.CORRECT, "Correct (from the rounded values the question gives)."
-            )
+        exact = lo <= s <= hi
+        if exact or self._accepts(s):
+            if self.min_decimals is not None and parsed.decimals == -1:
+                typed = typed_decimals(raw)
+                if typed < self.min_decimals:
+                    return PartResult(
+                        0.0,
+                        Status.INCORRECT,
+                        f"Right value, but give at least {self.min_decimals} digits after the "
+                        f"decimal point (you gave {typed}).",
+                    )
+            return RIGHT if exact else RIGHT_FROM_ROUNDED
         for m in self.misconceptions:
             if self.tolerance.accepts(s, m.value):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
-        return PartResult(
-            0.0,
-            Status.INCORRECT,
-            f"Incorrect: this does not match the correct value {self.tolerance.describe()}.",
-        )
+        return self._wrong
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -131,6 +149,20 @@ class VectorAnswer(AnswerSpec):
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", _freeze(self.value))
         object.__setattr__(self, "also", tuple(_freeze(a) for a in self.also))
+        # Never call a right answer a mistake: drop a misconception the tolerance cannot tell apart.
+        refs = [self._flat(r) for r in (self.value, *self.also)]
+        kept = tuple(
+            m
+            for m in self.misconceptions
+            if not any(
+                all(
+                    self.tolerance.accepts(s, r)
+                    for s, r in zip(self._flat(m.value), ref, strict=True)
+                )
+                for ref in refs
+            )
+        )
+        object.__setattr__(self, "misconceptions", kept)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -266,6 +298,9 @@ class MultiSelectAnswer(AnswerSpec):
 
     def grade(self, raw: Any) -> PartResult:
         if isinstance(raw, str):
+            # Blank text is an unanswered box, not a choice of no option; none is an empty list.
+            if not raw.strip():
+                return _invalid("no option ids given; to select none, answer with an empty list")
             raw = [t for t in raw.replace(",", " ").split() if t]
         if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
             return _invalid("expected a list of option ids")
@@ -394,11 +429,21 @@ _KINDS: dict[str, type[AnswerSpec]] = {
 }
 
 
+def register_kind(cls: type[AnswerSpec]) -> type[AnswerSpec]:
+    """Register a kind defined in another module (rebuilt by its `from_json` classmethod)."""
+    if _KINDS.setdefault(cls.kind, cls) is not cls:
+        raise SpecError(f"answer kind {cls.kind!r} is already registered by {_KINDS[cls.kind]!r}")
+    return cls
+
+
 def spec_from_json(data: dict[str, Any]) -> AnswerSpec:
     """Rebuild a spec written by `to_json` (the grading half of an exported variant)."""
     kind = data.get("kind")
     if kind not in _KINDS:
         raise SpecError(f"answer kind must be one of {sorted(_KINDS)} (got {kind!r})")
+    from_json = getattr(_KINDS[kind], "from_json", None)
+    if from_json is not None:
+        return from_json(data)  # type: ignore[no-any-return]
     if kind in ("numeric", "vector"):
         tol = Tolerance.from_json(data.get("tolerance"))
         also: Sequence[Any] = data.get("also", ())

@@ -35,7 +35,9 @@ MAX_NUMBER_CHARS = 200
 @dataclass(frozen=True, slots=True)
 class ParseSuccess:
     value: Any
-    decimals: int | None = None  # digits typed after the decimal point, when known
+    # -1: a plain decimal was typed (count its digits with `typed_decimals` when needed);
+    # None: not a plain decimal (a fraction, a JSON number), so digits typed are not known.
+    decimals: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +83,10 @@ def parse_number(raw: Any) -> ParseResult:
         return ParseFailure("expected a number, got an empty answer")
     m = _NUMBER_RE.fullmatch(text)
     if m:
-        result = _finite(float(m.group(1)), text)
-        if isinstance(result, ParseSuccess):
-            return ParseSuccess(result.value, typed_decimals(m.group(1)))
-        return result
+        value = float(m.group(1))
+        if value - value != 0.0:  # inf (nan cannot match the pattern)
+            return ParseFailure(f"{text.strip()!r} is too large to be a number here")
+        return ParseSuccess(value, -1)
     m = _FRACTION_RE.fullmatch(text)
     if m:
         num, den = float(m.group(1)), float(m.group(2))

@@ -195,6 +195,31 @@ def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> 
         click.echo(f"wrote {output} ({len(variants)} variants, {fmt.name})", err=True)
 
 
+@main.command()
+@click.argument("set_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
+)
+@click.option("--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here, not stdout.",
+)
+def build(set_file: Path, fmt: str, answer_key: bool, output: Path | None) -> None:
+    """Build a problem-set file (TOML: templates, counts, seeds, fixed params, asked parts,
+    tolerance overrides, points) into FORMAT; the same file gives byte-identical output."""
+    from seqquiz import problem_set
+
+    try:
+        ps = problem_set.load(set_file)
+        variants = problem_set.build(ps)
+    except problem_set.ProblemSetError as exc:
+        fail(str(exc))
+    write(FORMATS[fmt], variants, SetInfo(title=ps.title, answer_key=answer_key), output)
+
+
 @main.command("grade-batch")
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
@@ -244,6 +269,39 @@ def grade_batch(
             dst.close()
     if output is not None:
         click.echo(f"graded {graded} submissions ({errors} errors) -> {output}", err=True)
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("seqquiz-demo"),
+    show_default=True,
+    help="Folder for the set, submissions, results.",
+)
+def demo(out_dir: Path) -> None:
+    """The main job on the embedded default set, no Redis needed: generate the Week 7 quiz and
+    fresh variants of every template, then grade a sample class's submissions locally."""
+    from seqquiz import demo as demo_job
+
+    results = demo_job.run(out_dir)
+    graded = [r for r in results if "error" not in r]
+    click.echo(f"problem set: {out_dir / 'problem-set.json'} and {out_dir / 'problem-set.md'}")
+    click.echo(
+        f"graded {len(results)} submissions from {out_dir / 'submissions.jsonl'} "
+        f"-> {out_dir / 'results.jsonl'} ({len(results) - len(graded)} error results)\n"
+    )
+    click.echo(f"{'submission':<24} {'score':>5}  first part's feedback")
+    for r in results:
+        if "error" in r:
+            click.echo(
+                f"{r['submission_id']!s:<24} {'error':>5}  {r['error']['code']}: {r['error']['message'][:60]}"
+            )
+            continue
+        first = next(iter(r["parts"].values()))
+        click.echo(f"{r['submission_id']:<24} {r['score']:>5.2f}  {first['feedback'][:70]}")
 
 
 # ---- the queue: `grade-batch --queue`, `worker`, `batch status|results` ------------------------

@@ -93,3 +93,7 @@ register(
         extension=".md",
     )
 )
+
+
+# The LMS and print exports register themselves; imported last, as they build on this module.
+from seqquiz import exports as _exports  # noqa: E402, F401

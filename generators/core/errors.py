@@ -11,10 +11,12 @@ class TemplateError(Exception):
     code = "template-error"
 
 
-class ParamError(TemplateError, ValueError):
-    """Raised when a parameter is missing, malformed or out of range; names the field and value."""
+class FieldError(TemplateError, ValueError):
+    """Raised when one field of an input is missing, malformed or out of range; the message names
+    the field (dotted path) and shows the value."""
 
-    code = "invalid-params"
+    code = "invalid-field"
+    prefix = ""
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
         self.field = field
@@ -22,7 +24,20 @@ class ParamError(TemplateError, ValueError):
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        super().__init__(f"params.{field}: {reason} (got {shown})")
+        super().__init__(f"{self.prefix}{field}: {reason} (got {shown})")
+
+
+class ParamError(FieldError):
+    """Raised when a template parameter is missing, malformed or out of range."""
+
+    code = "invalid-params"
+    prefix = "params."
+
+
+class ResponseError(FieldError):
+    """Raised when a response as a whole is unusable (not its parts: those grade as invalid)."""
+
+    code = "invalid-response"
 
 
 class UnknownTemplateError(TemplateError, LookupError):

@@ -18,6 +18,15 @@ class Logistic(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return self * (1 - self)
 
+    def _sympystr(self, printer: Any) -> str:
+        return f"sigma({printer._print(self.args[0])})"  # the name students type
+
+    def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-arg))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
     def _latex(self, printer: Any, exp: Any = None) -> str:
         arg = printer._print(self.args[0])
         base = rf"\sigma\left({arg}\right)"
@@ -65,11 +74,18 @@ class Graph:
         return dict(self.nodes)[sym]
 
     def backward(
-        self, output: sp.Symbol, wrt: Sequence[sp.Symbol], prefix: str, out_latex: str
+        self,
+        output: sp.Symbol,
+        wrt: Sequence[sp.Symbol],
+        prefix: str,
+        out_latex: str,
+        rule: Callable[[sp.Symbol, sp.Symbol, sp.Expr], sp.Expr] | None = None,
     ) -> Adjoints:
         """Reverse-mode total derivatives d output / d v for every node and each of `wrt`:
         adj(v) = sum over the quantities c defined from v of adj(c) * (d def_c / d v), the local
-        partials by sympy.diff, each activation written back in terms of its output symbol."""
+        partials by sympy.diff, each activation written back in terms of its output symbol.
+        `rule(c, v, partial)` may replace a local partial: that is how a misconception (a
+        dropped term, a wrong derivative) is derived from the same graph."""
         defs = dict(self.nodes)
         back_sub = {expr: sym for sym, expr in self.nodes if not expr.is_Symbol}
         adj: dict[sp.Symbol, sp.Symbol] = {output: sp.Integer(1)}
@@ -83,6 +99,8 @@ class Graph:
                 if c not in adj or c == v or not defs[c].has(v):
                     continue
                 partial = sp.diff(defs[c], v).xreplace(back_sub)
+                if rule is not None:
+                    partial = rule(c, v, partial)
                 if partial != 0:
                     terms.append((c, partial))
             if not terms:

@@ -23,6 +23,8 @@ class Template(ABC):
     family: ClassVar[str]
     # Sample stays below this many attempts; a template whose acceptance rate is lower is a bug.
     max_attempts: ClassVar[int] = 500
+    # The known mistakes its parts recognise: code -> what the mistake is (the README's table).
+    misconception_codes: ClassVar[Mapping[str, str]] = {}
 
     # -- parameters ---------------------------------------------------------------------------
     @abstractmethod
@@ -81,6 +83,7 @@ class Template(ABC):
             "title": self.title,
             "family": self.family,
             "part_kinds": list(self.part_kinds),
+            "misconceptions": sorted(self.misconception_codes),
         }
 
 

@@ -9,10 +9,12 @@ from typing import Any
 import orjson
 
 from generators.core.draw import Draw
-from generators.core.errors import ParamError, SamplingError, VersionError
+from generators.core.errors import ParamError, ResponseError, SamplingError, VersionError
+from generators.core.formulas import names_prompt
 from generators.core.template import Template, Variant, apply_overrides
 from grader import AnswerSpec, GradeResult, grade_parts
 from grader.answers import ChoiceAnswer, MultiSelectAnswer, NumericAnswer, VectorAnswer
+from grader.symbolic_answer import SymbolicAnswer
 
 
 def resolve(
@@ -94,6 +96,10 @@ def parts_list(template: Template, specs: Mapping[str, AnswerSpec]) -> str:
             lines.append(
                 f"({letter}) ${label} = ?$ — a list, each entry {spec.tolerance.describe()} `[{pid}]`"
             )
+        elif isinstance(spec, SymbolicAnswer):
+            lines.append(
+                f"({letter}) ${label} = ?$ — {names_prompt(spec.names, spec.functions)} `[{pid}]`"
+            )
         elif isinstance(spec, ChoiceAnswer | MultiSelectAnswer):
             lines.append(f"({letter}) {label} `[{pid}]`")
         else:
@@ -102,7 +108,9 @@ def parts_list(template: Template, specs: Mapping[str, AnswerSpec]) -> str:
 
 
 def _canonical(params: Mapping[str, Any] | None) -> bytes:
-    return orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS)
+    if not params:
+        return b"{}"
+    return orjson.dumps(params, option=orjson.OPT_SORT_KEYS)
 
 
 @lru_cache(maxsize=65536)
@@ -137,20 +145,21 @@ def grade_response(
     points: Mapping[str, float] | None = None,
 ) -> GradeResult:
     if not isinstance(response, Mapping):
-        raise ParamError("response", response, "must be an object of part id -> answer")
+        raise ResponseError("response", response, "must be an object of part id -> answer")
     specs, ask_given = grading_specs(template, seed, params, tolerance)
+    for key in response:
+        if key not in specs:
+            # A typo or the wrong variant: refuse loudly rather than grade a different question.
+            raise ResponseError(
+                f"response.{key}",
+                response[key],
+                f"is not a part of this variant; its parts are {list(specs)}",
+            )
     if not ask_given:
         # A variant given by params without `ask`: the response says which parts were posed.
-        unknown = [k for k in response if k not in specs]
-        if unknown:
-            raise ParamError(
-                "response",
-                unknown,
-                f"names parts this template does not have; parts are {list(specs)}",
-            )
         specs = {k: v for k, v in specs.items() if k in response}
         if not specs:
-            raise ParamError(
+            raise ResponseError(
                 "response", dict(response), "answers no part (and params.ask is not given)"
             )
     return grade_parts(specs, response, points)

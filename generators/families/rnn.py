@@ -1,9 +1,11 @@
 """The scalar recurrent net of the course quiz: one symbolic model per (kind, T, activation),
-derived once, lambdified, cached; answers, alternates and worked solutions all come from it."""
+derived once, lambdified, cached; answers, alternates, misconceptions and worked solutions all
+come from it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
@@ -11,7 +13,9 @@ from typing import Any, ClassVar
 import sympy as sp
 
 from generators.core import params as P
+from generators.core import worked
 from generators.core.draw import Draw
+from generators.core.formulas import formula_text, student_name
 from generators.core.symbolic import (
     ACTIVATIONS,
     Adjoints,
@@ -22,12 +26,13 @@ from generators.core.symbolic import (
     fmt_param,
 )
 from generators.core.template import Template
+from grader.answers import Misconception
+from grader.symbolic_answer import SymbolicAnswer
 
 ACTIVATION_NAMES = ("logistic", "tanh", "linear")
 WEIGHTS = ("w_xh", "w_hh", "w_hy", "b_h", "b_y", "h_init")
 WEIGHT_DEFAULTS = {"b_h": 0.0, "b_y": 0.0, "h_init": 0.0}
 PARAM_GRADS = ("dEdw_xh", "dEdw_hh", "dEdw_hy", "dEdb_h", "dEdb_y", "dEdh_init")
-ACT_LATEX = {"logistic": r"\sigma", "tanh": r"\tanh", "linear": ""}
 ACT_WORDS = {
     "logistic": r"logistic hidden unit, $\sigma(z) = 1/(1+e^{-z})$",
     "tanh": r"$\tanh$ hidden unit",
@@ -43,52 +48,73 @@ LATEX = {
     "target": "t",
 }
 
+# -- misconceptions: perturbations of the computation graph ------------------------------------
+# A backward perturbation replaces local partials while the graph is differentiated; a parameter
+# perturbation evaluates the same model with a term switched off; `off-by-one-time` reads the
+# neighbouring step's value. The grader drops any whose value a variant's tolerance cannot tell
+# from the right answer.
+MISCONCEPTIONS: dict[str, str] = {
+    "missing-future-terms": "You kept only the local term: the derivative with respect to a hidden "
+    "value must also include the path through the next step, w_hh times dE/dz at t+1.",
+    "missing-activation-derivative": "You left out the activation's derivative: dE/dz_t = "
+    "dE/dh_t times f'(z_t).",
+    "wrong-activation-derivative": "The activation's derivative is off: write it in terms of the "
+    "unit's output, h_t(1 - h_t) for the logistic and 1 - h_t^2 for tanh, not of z_t.",
+    "sign-error": "The sign is flipped: dE/dy_t = y_t - t_t, not t_t - y_t.",
+    "no-recurrence": "You left out the recurrent connection w_hh h_{t-1}.",
+    "missing-bias": "You left out the bias.",
+    "off-by-one-time": "That is the value at a neighbouring time step: check the index t.",
+}
+BACKWARD_PERTURBATIONS = (
+    "missing-future-terms",
+    "missing-activation-derivative",
+    "wrong-activation-derivative",
+    "sign-error",
+)
+PARAM_PERTURBATIONS: dict[str, dict[str, float]] = {
+    "no-recurrence": {"w_hh": 0.0},
+    "missing-bias": {"b_h": 0.0, "b_y": 0.0},
+}
+
+
+def _kind_of(sym: sp.Symbol) -> str:
+    return sym.name.partition("_")[0]
+
+
+def _rule(code: str) -> Callable[[sp.Symbol, sp.Symbol, sp.Expr], sp.Expr]:
+    """The local-partial replacement that makes the mistake `code`."""
+
+    def rule(c: sp.Symbol, v: sp.Symbol, partial: sp.Expr) -> sp.Expr:
+        child, of = _kind_of(c), _kind_of(v)
+        if child == "h" and of == "z":  # the activation's derivative
+            if code == "missing-activation-derivative":
+                return sp.Integer(1)
+            if code == "wrong-activation-derivative":
+                return partial.xreplace({c: v})
+        if code == "missing-future-terms" and child == "z" and of == "h":
+            return sp.Integer(0)
+        if code == "sign-error" and c.name == "E" and of == "y":
+            return -partial
+        return partial
+
+    return rule
+
 
 @dataclass(frozen=True)
-class Line:
-    """One line of a worked solution: `lhs = general = chain = substituted = value`."""
+class Derivation:
+    """The symbolic net: its graph, backward passes, and every quantity in computation order."""
 
-    name: str
-    lhs: str
-    general: str
-    chain: str | None
-    subst: Substitution | None
-
-
-@dataclass(frozen=True)
-class RnnModel:
-    kind: str
-    T: int
-    activation: str
-    arg_names: tuple[str, ...]
-    value_names: tuple[str, ...]
-    fn: Any  # args -> every node and adjoint value, in value_names order
-    fn_from_h: Any  # (args, h_0..h_{T-1}) -> the same values with the hidden values given
-    lines: tuple[Line, ...]
-    deps: Mapping[str, frozenset[str]]  # each value's transitive dependencies (for the solution)
-    cell: tuple[str, str, str]  # the generic z_t, h_t, y_t equations in LaTeX
-
-    def values(self, params: Mapping[str, Any]) -> dict[str, float]:
-        args = self.args(params)
-        return dict(zip(self.value_names, self.fn(*args), strict=True))
-
-    def values_from_h(self, params: Mapping[str, Any], h: list[float]) -> dict[str, float]:
-        return dict(zip(self.value_names, self.fn_from_h(*self.args(params), *h), strict=True))
-
-    def args(self, params: Mapping[str, Any]) -> list[float]:
-        out = list(params["x"])
-        out += [params[w] for w in WEIGHTS]
-        if self.kind == "bptt":
-            out += list(params["targets"])
-        elif self.kind == "flow":
-            out.append(params["target"])
-        return out
+    graph: Graph
+    passes: list[Adjoints]
+    hidden: list[sp.Symbol]
+    assignments: list[tuple[sp.Symbol, sp.Expr]]
 
 
-@cache
-def model(kind: str, T: int, activation: str) -> RnnModel:
-    """Derive the unrolled net of `kind` ('forward', 'bptt' or 'flow') symbolically."""
+def derive(kind: str, T: int, activation: str, perturbation: str | None = None) -> Derivation:
+    """Build the unrolled net of `kind` ('forward', 'bptt' or 'flow') and its derivatives in SymPy,
+    with a backward misconception's perturbation when one is named."""
     f = ACTIVATIONS[activation]
+    rule = _rule(perturbation) if perturbation else None
     g = Graph()
     x = [g.input(f"x_{t}") for t in range(T)]
     w_xh, w_hh, w_hy, b_h, b_y, h_init = (g.input(n, LATEX[n]) for n in WEIGHTS)
@@ -106,66 +132,112 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
     if kind == "bptt":
         tg = [g.input(f"t_{t}") for t in range(T)]
         E = g.define("E", sp.Add(*[sp.Rational(1, 2) * (tg[t] - ys[t]) ** 2 for t in range(T)]))
-        passes.append(g.backward(E, params, "dEd", "E"))
+        passes.append(g.backward(E, params, "dEd", "E", rule))
     elif kind == "flow":
         target = g.input("target", "t")
         E = g.define("E", sp.Rational(1, 2) * (target - ys[-1]) ** 2)
-        passes.append(g.backward(hs[-1], [], "gain_", f"h_{{{T - 1}}}"))
-        passes.append(g.backward(E, [w_xh], "dEd", "E"))
-
+        passes.append(g.backward(hs[-1], [], "gain_", f"h_{{{T - 1}}}", rule))
+        passes.append(g.backward(E, [w_xh], "dEd", "E", rule))
     assignments = list(g.nodes) + [(st.sym, st.expr) for p in passes for st in p.steps]
+    if kind == "flow" and not any(s.name == "gain_h_0" for s, _ in assignments):
+        assignments.append((sp.Symbol("gain_h_0", real=True), sp.Integer(1)))  # T = 1: dh_0/dh_0
+    return Derivation(g, passes, hs, assignments)
+
+
+@dataclass(frozen=True)
+class RnnModel:
+    kind: str
+    T: int
+    activation: str
+    arg_names: tuple[str, ...]
+    value_names: tuple[str, ...]
+    fn: Any  # args -> every node and adjoint value, in value_names order
+    fn_from_h: Any  # (args, h_0..h_{T-1}) -> the same values with the hidden values given
+    lines: tuple[worked.Line, ...]
+    deps: Mapping[str, frozenset[str]]  # each value's transitive dependencies (for the solution)
+    cell: tuple[str, str, str]  # the generic z_t, h_t, y_t equations in LaTeX
+    formulas: Mapping[str, str]  # each derivative written out in the students' names
+    formula_names: tuple[str, ...]  # the names a formula answer may use
+    definitions: tuple[tuple[str, str], ...]  # z_t, h_t, y_t as formulas of earlier names
+
+    def values(self, params: Mapping[str, Any]) -> dict[str, float]:
+        return dict(zip(self.value_names, self.fn(*self.args(params)), strict=True))
+
+    def values_from_h(self, params: Mapping[str, Any], h: list[float]) -> dict[str, float]:
+        return dict(zip(self.value_names, self.fn_from_h(*self.args(params), *h), strict=True))
+
+    def perturbed(self, params: Mapping[str, Any], code: str) -> dict[str, float]:
+        """Every value as the mistake `code` computes it."""
+        if code in PARAM_PERTURBATIONS:
+            return self.values({**params, **PARAM_PERTURBATIONS[code]})
+        names, fn = perturbed_fn(self.kind, self.T, self.activation, code)
+        return dict(zip(names, fn(*self.args(params)), strict=True))
+
+    def args(self, params: Mapping[str, Any]) -> list[float]:
+        out = list(params["x"])
+        out += [params[w] for w in WEIGHTS]
+        if self.kind == "bptt":
+            out += list(params["targets"])
+        elif self.kind == "flow":
+            out.append(params["target"])
+        return out
+
+
+@cache
+def model(kind: str, T: int, activation: str) -> RnnModel:
+    """Derive once per (kind, T, activation); lambdify; precompile the worked-solution lines."""
+    d = derive(kind, T, activation)
+    g, hs, assignments = d.graph, d.hidden, d.assignments
     value_syms = [s for s, _ in assignments]
-    if kind == "flow" and T == 1:  # gain = dh_0/dh_0 = 1: no backward step defines it
-        one = sp.Symbol("gain_h_0", real=True)
-        assignments.append((one, sp.Integer(1)))
-        value_syms.append(one)
     fn = compile_straight_line(g.inputs, assignments, value_syms)
     h_set = set(hs)
     fn_from_h = compile_straight_line(
         list(g.inputs) + hs, [(s, e) for s, e in assignments if s not in h_set], value_syms
     )
-
     names = dict(g.latex_names)
     symbols = list(g.inputs) + value_syms
-    lines = []
-    for sym, expr in g.nodes:
-        lines.append(
-            Line(sym.name, _l(sym, names), _l(expr, names), None, Substitution(expr, symbols))
+    lines = [
+        worked.Line(
+            s.name,
+            _l(s, names),
+            _l(e, names),
+            None,
+            (Substitution(e, symbols),),
+            _section_of(s.name),
         )
-    for p in passes:
-        for st in p.steps:
-            chain = " + ".join(
-                names[p.adj[c]]
-                + r"\,"
-                + rf"\frac{{\partial {_l(c, names)}}}{{\partial {_l(st.of, names)}}}"
-                if p.adj[c] != 1
-                else rf"\frac{{\partial {_l(c, names)}}}{{\partial {_l(st.of, names)}}}"
-                for c in st.children
-            )
-            lines.append(
-                Line(
-                    st.sym.name,
-                    names[st.sym],
-                    _l(st.expr, names),
-                    chain,
-                    Substitution(st.expr, symbols),
-                )
-            )
-
-    deps: dict[str, frozenset[str]] = {}
-    for sym, expr in assignments:
-        d: set[str] = set()
-        for s in expr.free_symbols:
-            d.add(s.name)
-            d |= deps.get(s.name, frozenset())
-        deps[sym.name] = frozenset(d)
-
+        for s, e in g.nodes
+    ]
+    for p in d.passes:
+        lines += worked.adjoint_lines(
+            p,
+            names,
+            symbols,
+            "gain" if p.steps and p.steps[0].sym.name.startswith("gain_") else "backward",
+        )
+    w_xh, w_hh, w_hy, b_h, b_y = (g.inputs[T + i] for i in range(5))
     xt, hp, zt, ht = (sp.Symbol(n) for n in ("x_t", "h_{t-1}", "z_t", "h_t"))
     cell = (
         _l(_sum(_prod(w_xh, xt), _prod(w_hh, hp), b_h), names),
-        _l(f(zt), names),
+        _l(ACTIVATIONS[activation](zt), names),
         _l(_sum(_prod(w_hy, ht), b_y), names),
     )
+    # Derivatives as formulas: later adjoints substituted into each step's expression.
+    written: dict[sp.Symbol, sp.Expr] = {}
+    for p in d.passes:
+        for st in p.steps:
+            written[st.sym] = st.expr.xreplace(written)
+    formulas = {s.name: formula_text(e) for s, e in written.items()}
+    if kind == "flow" and "gain_h_0" not in formulas:
+        formulas["gain_h_0"] = "1"
+    student = {
+        s: sp.Symbol(student_name(s.name))
+        for s in (*g.inputs, *(n for n, _ in g.nodes))
+        if s.name != "E"
+    }
+    formula_names = tuple(
+        student[s].name for s in sorted(student, key=lambda s: (_kind_of(s) not in "xhyzt", s.name))
+    )
+    definitions = tuple((student[s].name, formula_text(e)) for s, e in g.nodes if s.name != "E")
     return RnnModel(
         kind,
         T,
@@ -175,13 +247,35 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
         fn,
         fn_from_h,
         tuple(lines),
-        deps,
+        worked.dependencies(assignments),
         cell,
+        formulas,
+        formula_names,
+        definitions,
     )
 
 
+@cache
+def perturbed_fn(kind: str, T: int, activation: str, code: str) -> tuple[tuple[str, ...], Any]:
+    """The model with a backward misconception, lambdified once per shape like the model; a
+    dropped term can remove a quantity altogether, so the names come with the function."""
+    d = derive(kind, T, activation, code)
+    value_syms = [s for s, _ in d.assignments]
+    return tuple(s.name for s in value_syms), compile_straight_line(
+        d.graph.inputs, d.assignments, value_syms
+    )
+
+
+@cache
+def formula_answer(kind: str, T: int, activation: str, name: str) -> SymbolicAnswer:
+    """The formula part for the model value `name`, built once per shape: the names of every
+    quantity of the net are allowed, and z_t, h_t, y_t count as their definitions."""
+    m = model(kind, T, activation)
+    return SymbolicAnswer(m.formulas[name], m.formula_names, definitions=m.definitions)
+
+
 def _l(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
-    return sp.latex(expr, symbol_names=dict(names), order="none")
+    return worked.tex(expr, names)
 
 
 def _sum(*terms: sp.Expr) -> sp.Expr:
@@ -251,60 +345,15 @@ def solution(
     """The worked solution for the `wanted` values: each line gives the general formula (with the
     chain-rule expansion for derivatives), the numbers substituted, and the result. `labels`
     names a wanted value whose answer id differs from its name in the model."""
-    need = set(wanted)
-    for w in wanted:
-        need |= m.deps.get(w, frozenset())
     allv = dict(values)
-    for i, v in enumerate(params["x"]):
-        allv[f"x_{i}"] = v
-    for w in WEIGHTS:
-        allv[w] = params[w]
-    for i, v in enumerate(params.get("targets", ())):
-        allv[f"t_{i}"] = v
-    if "target" in params:
-        allv["target"] = params["target"]
-    formats = formats_for(m)
-    out: list[str] = []
-    section = None
-    for line in m.lines:
-        if line.name not in need:
-            continue
-        head = headings.get(_section_of(line.name))
-        if head and head != section:
-            out.append(f"\n**{head}**\n")
-            section = head
-        parts = [line.lhs]
-        if line.chain:
-            parts.append(line.chain)
-        parts.append(line.general)
-        if line.subst is not None:
-            filled = line.subst.fill(allv, formats)
-            if filled != parts[-1]:
-                parts.append(filled)
-        parts.append(fmt(values[line.name]))
-        out.append("$$" + " = ".join(_dedupe(parts)) + "$$")
+    allv.update(zip(m.arg_names, m.args(params), strict=True))
     labels = labels or {}
-    answers = ", ".join(
-        f"${labels.get(w) or label(w)} = {fmt(values[w])}$" for w in wanted if w in values
+    return worked.render(
+        m.lines, m.deps, allv, wanted, headings, formats_for(m), lambda w: labels.get(w) or label(w)
     )
-    if answers:
-        out.append(f"\n**Answer.** {answers}.")
-    return "\n".join(out).strip()
-
-
-def _dedupe(parts: list[str]) -> list[str]:
-    out: list[str] = []
-    for p in parts:
-        if not out or out[-1] != p:
-            out.append(p)
-    return out
 
 
 def _section_of(name: str) -> str:
-    if name.startswith("gain_"):
-        return "gain"
-    if name.startswith("dEd"):
-        return "backward"
     if name == "E":
         return "error"
     return "forward"
@@ -312,6 +361,8 @@ def _section_of(name: str) -> str:
 
 def label(part_id: str) -> str:
     """LaTeX of an answer id: `h_2` -> h_{2}, `dEdz_1` -> dE/dz_{1}, `gain` -> dh_{T-1}/dh_0."""
+    if part_id.startswith("expr_"):
+        return label(part_id[5:]) + r"\ 	ext{as a formula}"
     if part_id.startswith("dEd"):
         q = part_id[3:]
         return rf"\partial E / \partial {label(q)}"
@@ -398,3 +449,42 @@ class RnnTemplate(Template):
     @property
     def part_kinds(self) -> tuple[str, ...]:
         return ("numeric",)
+
+    def misconceptions(
+        self, params: Mapping[str, Any], asked: list[str], name_of: Mapping[str, str] | None = None
+    ) -> dict[str, tuple[Misconception, ...]]:
+        """Each asked numeric part's wrong values from the family's perturbations (`name_of` maps
+        an answer id to its value's name in the model where they differ)."""
+        m = self.model(params)
+        name_of = name_of or {}
+        cache: dict[str, dict[str, float]] = {}
+
+        def value(code: str, name: str) -> float | None:
+            if code not in cache:
+                cache[code] = m.perturbed(params, code)
+            v = cache[code].get(name)
+            return v if v is not None and math.isfinite(v) else None
+
+        exact = m.values(params)
+        out: dict[str, tuple[Misconception, ...]] = {}
+        for part in asked:
+            name = name_of.get(part, part)
+            if name not in exact:
+                continue
+            backward = name.startswith(("dEd", "gain_"))
+            codes = BACKWARD_PERTURBATIONS if backward else tuple(PARAM_PERTURBATIONS)
+            found = [
+                Misconception(code, v, MISCONCEPTIONS[code])
+                for code in codes
+                if (v := value(code, name)) is not None
+            ]
+            head, _, t = name.rpartition("_")
+            if t.isdigit():
+                for nt in (int(t) - 1, int(t) + 1):
+                    v = exact.get(f"{head}_{nt}")
+                    if v is not None:
+                        found.append(
+                            Misconception("off-by-one-time", v, MISCONCEPTIONS["off-by-one-time"])
+                        )
+            out[part] = tuple(found)
+        return out

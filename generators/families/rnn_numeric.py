@@ -78,6 +78,8 @@ def bptt_answers(p: Mapping[str, Any]) -> dict[str, float]:
         out[f"dEdz_{t}"] = float(b["dEdz"][t])
     for k in ("dEdw_xh", "dEdw_hh", "dEdw_hy", "dEdb_h", "dEdb_y", "dEdh_init"):
         out[k] = b[k]
+    for t in range(len(f["x"])):
+        out[f"expr_dEdz_{t}"] = out[f"dEdz_{t}"]  # a formula's value at the variant's numbers
     return out
 
 
@@ -92,4 +94,5 @@ def flow_answers(p: Mapping[str, Any]) -> dict[str, Any]:
         "dEdw_xh": b["dEdw_xh"],
         "gain": gain,
         "regime": "vanishing" if abs(gain) < 1 else "exploding",
+        "expr_gain": gain,  # a formula's value at the variant's numbers
     }

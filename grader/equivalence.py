@@ -1,0 +1,565 @@
+"""Are two formulas equal? High-precision random points first, a time-capped simplify as fallback.
+
+Both formulas are evaluated at random points drawn from per-name domains, in mpmath at `dps`
+significant digits, with a first-order running error bound carried along every operation. A
+point where the values differ by more than their error bounds proves the formulas different; a
+point where they agree within the bounds, and the bounds are tiny, is a vote for equal. Points
+where either side is undefined (log or sqrt of a negative number, division by zero, overflow) or
+where the bounds are too wide to tell are skipped. `min_points` agreeing points and no
+disagreeing one make the formulas equal; with fewer, `sp.simplify(a - b) == 0` under a time cap
+may still prove them equal; otherwise the verdict is an honest "undecided".
+
+Everything here runs in a `Sandbox` worker with a memory cap and a wall-clock budget
+(`check_equivalent`); `decide` is the same decision in the current process, for the worker and for
+tests.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import math
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+import mpmath
+import sympy as sp
+from mpmath import mp, mpf
+
+from grader.errors import SpecError
+from grader.expr import ExprLimits, Grammar
+from grader.parse import ParseFailure
+from grader.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+
+DEFAULT_DOMAIN = (-2.0, 2.0)
+# Guards that keep every mpmath operation cheap: beyond them a point counts as undefined.
+_EXP_LIMIT = 1e6  # |argument| of exp (and of exp(y log x) inside a power)
+_MAX_BITS = 1 << 20  # |value| < 2**(2**20)
+_TANH_FLAT = 1000  # beyond this tanh is +-1 to far more than 50 digits
+_MAX_INT_POWER = 10**6
+
+UNDEFINED_REASON = (
+    "it is undefined (a division by zero, the log or square root of a negative number, or an "
+    "overflow) at most of the values the variables can take"
+)
+IMPRECISE_REASON = "it loses too much precision to be checked; try writing it more simply"
+REFERENCE_REASON = "the correct answer itself could not be evaluated; please report this question"
+TIMEOUT_REASON = "checking it took too long; try writing it more simply"
+CRASH_REASON = "checking it needed too much memory or failed; try writing it more simply"
+
+
+@dataclass(frozen=True, slots=True)
+class EquivalenceSettings:
+    """How hard to look: points, precision and time."""
+
+    points: int = 8  # agreeing points wanted
+    min_points: int = 4  # agreeing points enough when the others are undefined
+    attempts: int = 32  # candidate points drawn
+    dps: int = 50  # significant digits of the evaluation
+    symbolic_seconds: float = 0.75  # cap on the simplify fallback (an alarm in the worker)
+    budget_seconds: float = 1.5  # wall clock for one check, after which the worker is killed
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_points <= self.points <= self.attempts <= 1000:
+            raise SpecError(
+                "settings need 1 <= min_points <= points <= attempts <= 1000 "
+                f"(got {self.min_points}, {self.points}, {self.attempts})"
+            )
+        if not 15 <= self.dps <= 1000:
+            raise SpecError(f"settings.dps must be from 15 to 1000 (got {self.dps!r})")
+        for name in ("symbolic_seconds", "budget_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 <= value <= 600):
+                raise SpecError(f"settings.{name} must be from 0 to 600 seconds (got {value!r})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "points": self.points,
+            "min_points": self.min_points,
+            "attempts": self.attempts,
+            "dps": self.dps,
+            "symbolic_seconds": self.symbolic_seconds,
+            "budget_seconds": self.budget_seconds,
+        }
+
+
+DEFAULT_SETTINGS = EquivalenceSettings()
+
+
+class Verdict(StrEnum):
+    EQUIVALENT = "equivalent"
+    DIFFERENT = "different"
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalence:
+    """A decision, how it was reached, a point where the formulas differ, or why it is undecided."""
+
+    verdict: Verdict
+    method: str = "numeric"  # "numeric", "symbolic" or "none"
+    point: tuple[tuple[str, float], ...] = ()
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "method": self.method,
+            "point": [[n, v] for n, v in self.point],
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Equivalence:
+        point = tuple((str(n), float(v)) for n, v in data.get("point", ()))
+        return cls(Verdict(data["verdict"]), data["method"], point, data.get("reason", ""))
+
+
+Domains = tuple[tuple[str, float, float], ...]
+
+
+def normalize_domains(domains: Any, names: Sequence[str]) -> Domains:
+    """Domains as a sorted tuple of (name, lo, hi); names without one get DEFAULT_DOMAIN."""
+    try:
+        if isinstance(domains, Mapping):
+            items = [(n, *tuple(v)) for n, v in domains.items()]
+        else:
+            items = [tuple(d) for d in domains]
+    except TypeError:
+        raise SpecError(f"domains must map names to [lo, hi] (got {domains!r})") from None
+    given: dict[str, tuple[float, float]] = {}
+    for item in items:
+        if len(item) != 3 or not isinstance(item[0], str):
+            raise SpecError(f"domains entries must be name: [lo, hi] (got {item!r})")
+        name, lo, hi = item
+        if name not in names:
+            raise SpecError(f"domains name {name!r} is not one of the names {list(names)!r}")
+        ok = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (lo, hi))
+        if not (ok and math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise SpecError(f"domains[{name!r}] must be finite numbers lo < hi (got {[lo, hi]!r})")
+        given[name] = (float(lo), float(hi))
+    return tuple((n, *given.get(n, DEFAULT_DOMAIN)) for n in sorted(names))  # type: ignore[misc]
+
+
+@dataclass(frozen=True, slots=True)
+class EquivalenceRequest:
+    """Everything the worker needs: both texts, the grammar they are read with, the domains."""
+
+    reference: str
+    response: str
+    grammar: Grammar
+    domains: Domains
+    settings: EquivalenceSettings = DEFAULT_SETTINGS
+    # Names that stand for formulas of earlier names (`y1` for `w_hy*h1 + b_y`), in order: both
+    # sides are compared with them written out, so either way of writing a quantity is right.
+    definitions: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "definitions": [list(d) for d in self.definitions],
+            "reference": self.reference,
+            "response": self.response,
+            "names": list(self.grammar.names),
+            "functions": list(self.grammar.functions),
+            "limits": self.grammar.limits.to_json(),
+            "domains": [list(d) for d in self.domains],
+            "settings": self.settings.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EquivalenceRequest:
+        grammar = Grammar(
+            tuple(data["names"]),
+            tuple(data["functions"]),
+            ExprLimits.from_json(data["limits"]),
+        )
+        domains = tuple((str(n), float(lo), float(hi)) for n, lo, hi in data["domains"])
+        return cls(
+            data["reference"],
+            data["response"],
+            grammar,
+            domains,
+            EquivalenceSettings(**data["settings"]),
+            tuple((str(n), str(f)) for n, f in data.get("definitions", ())),
+        )
+
+
+# -- compiling a SymPy tree into a postfix program -------------------------------------------
+
+_VAR, _NUM, _ADD, _MUL, _POWI, _POW, _EXP, _LOG, _TANH = range(9)
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A SymPy tree flattened to postfix operations, evaluated with a stack (no recursion)."""
+
+    ops: tuple[tuple[Any, ...], ...]
+
+
+def compile_expr(expr: sp.Expr) -> Program:
+    """Flatten the node types the parser builds; anything else is refused with ValueError."""
+    ops: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, bool]] = [(expr, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            if isinstance(node, sp.Add):
+                ops.append((_ADD, len(node.args)))
+            elif isinstance(node, sp.Mul):
+                ops.append((_MUL, len(node.args)))
+            elif isinstance(node, sp.Pow):
+                e = node.exp
+                if isinstance(e, sp.Integer) and abs(int(e)) <= _MAX_INT_POWER:
+                    ops.append((_POWI, int(e)))
+                else:
+                    ops.append((_POW,))
+            elif isinstance(node, sp.exp):
+                ops.append((_EXP,))
+            elif isinstance(node, sp.log):
+                ops.append((_LOG,))
+            else:
+                ops.append((_TANH,))
+            continue
+        if isinstance(node, sp.Symbol):
+            ops.append((_VAR, node.name))
+        elif isinstance(node, sp.Rational):
+            ops.append((_NUM, int(node.p), int(node.q)))
+        elif isinstance(node, sp.Pow):
+            stack.append((node, True))
+            e = node.exp
+            if not (isinstance(e, sp.Integer) and abs(int(e)) <= _MAX_INT_POWER):
+                stack.append((e, False))
+            stack.append((node.base, False))
+        elif isinstance(node, sp.Add | sp.Mul | sp.exp | sp.log | sp.tanh) and node.args:
+            if isinstance(node, sp.log) and len(node.args) != 1:
+                raise ValueError("log with a base is not supported")
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.args))
+        else:
+            raise ValueError(f"cannot evaluate a {type(node).__name__} node")
+    return Program(tuple(ops))
+
+
+class _Undefined(Exception):
+    """The formula has no real, finite value at this point (or one too large to compute)."""
+
+
+def _check(v: mpf) -> mpf:
+    _, man, exp, bits = v._mpf_
+    if (man and exp + bits > _MAX_BITS) or (not man and exp):  # too large; inf or nan
+        raise _Undefined
+    return v
+
+
+def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | None:
+    """(value, error bound) at `point` with the current mpmath precision, or None if undefined.
+
+    The error bound is first-order: each operation adds its rounding (eps |result|) to the
+    propagated input errors (sums add absolute errors, products relative ones, exp turns an
+    absolute error in its argument into a relative one, and so on).
+    """
+    eps = mpf(2) ** (-mp.prec)
+    zero = mpf(0)
+    stack: list[tuple[mpf, mpf]] = []
+    try:
+        for op in program.ops:
+            code = op[0]
+            if code == _VAR:
+                stack.append((point[op[1]], zero))
+            elif code == _NUM:
+                p, q = op[1], op[2]
+                v = _check(mpf(p) / q)
+                exact = q == 1 and abs(p).bit_length() <= mp.prec
+                stack.append((v, zero if exact else eps * abs(v)))
+            elif code == _ADD:
+                args = stack[-op[1] :]
+                del stack[-op[1] :]
+                v = _check(mpmath.fsum(a for a, _ in args))
+                stack.append((v, mpmath.fsum(e for _, e in args) + eps * abs(v)))
+            elif code == _MUL:
+                args = stack[-op[1] :]
+                del stack[-op[1] :]
+                stack.append(_mul(args, eps))
+            elif code == _POWI:
+                stack.append(_powi(*stack.pop(), op[1], eps))
+            elif code == _POW:
+                x, ex = stack.pop()
+                b, eb = stack.pop()
+                stack.append(_pow(b, eb, x, ex, eps))
+            elif code == _EXP:
+                x, ex = stack.pop()
+                if abs(x) > _EXP_LIMIT:
+                    raise _Undefined
+                v = _check(mpmath.exp(x))
+                stack.append((v, abs(v) * (ex + eps * (1 + abs(x)))))
+            elif code == _LOG:
+                x, ex = stack.pop()
+                if x - ex <= 0:
+                    raise _Undefined
+                v = mpmath.log(x)
+                stack.append((v, ex / x + eps * abs(v)))
+            else:
+                x, ex = stack.pop()
+                v = mpmath.sign(x) if abs(x) > _TANH_FLAT else mpmath.tanh(x)
+                stack.append((v, (1 - v * v) * ex + eps * abs(v)))
+    except (_Undefined, ZeroDivisionError, OverflowError, ValueError):
+        return None
+    (result,) = stack
+    return result
+
+
+def _mul(args: list[tuple[mpf, mpf]], eps: mpf) -> tuple[mpf, mpf]:
+    v = _check(mpmath.fprod(a for a, _ in args))
+    n = len(args)
+    err = n * eps * abs(v)
+    if v:
+        # sum_i e_i * prod_{j != i} |v_j|, where most e_i are 0 (names are exact)
+        for a, e in args:
+            if e:
+                err += e * abs(v / a)
+        return v, _check(err)
+    # A zero factor: the same sum through prefix and suffix products (no division by 0).
+    mags = [abs(a) for a, _ in args]
+    prefix = [mpf(1)] * (n + 1)
+    for i in range(n):
+        prefix[i + 1] = prefix[i] * mags[i]
+    suffix = mpf(1)
+    for i in range(n - 1, -1, -1):
+        err += args[i][1] * prefix[i] * suffix
+        suffix *= mags[i]
+    return v, _check(err)
+
+
+def _powi(b: mpf, eb: mpf, k: int, eps: mpf) -> tuple[mpf, mpf]:
+    if k == 0:
+        return mpf(1), mpf(0)
+    if b == 0 or abs(b) <= eb:
+        if k < 0:
+            raise _Undefined  # too close to zero to divide by
+        return _check(b**k), _check(k * (abs(b) + eb) ** (k - 1) * eb + eps)
+    if abs(k) * abs(mp.mag(b)) > _MAX_BITS:
+        raise _Undefined
+    v = _check(b**k)
+    bits = abs(k).bit_length()
+    return v, _check(abs(v) * (abs(k) * eb / abs(b) + 2 * bits * eps))
+
+
+def _pow(b: mpf, eb: mpf, x: mpf, ex: mpf, eps: mpf) -> tuple[mpf, mpf]:
+    if b - eb <= 0:
+        # A real power of a negative base is undefined here (as in SymPy: principal root).
+        if b == 0 and eb == 0 and x - ex > 0:
+            return mpf(0), mpf(0)
+        raise _Undefined
+    lb = mpmath.log(b)
+    t = x * lb
+    if abs(t) > _EXP_LIMIT:
+        raise _Undefined
+    v = _check(mpmath.exp(t))
+    return v, _check(abs(v) * (abs(x) * eb / b + abs(lb) * ex + eps * (2 + abs(t))))
+
+
+# -- the decision -------------------------------------------------------------------------------
+
+_AGREE, _DIFFER, _UNSURE = "agree", "differ", "unsure"
+
+
+def _compare(a: tuple[mpf, mpf], b: tuple[mpf, mpf], dps: int) -> str:
+    (va, ea), (vb, eb) = a, b
+    diff = abs(va - vb)
+    tol = 1024 * (ea + eb)
+    scale = max(abs(va), abs(vb))
+    # Agreement to 30 of 50 digits is treated as equality (nothing a student types differs so
+    # little); a difference above the error bound is a proof of difference.
+    fine = mpf(10) ** (-(dps * 3 // 5))
+    if diff > tol and diff > fine * scale:
+        return _DIFFER
+    if tol <= mpf(10) ** (-(dps * 3 // 10)) * scale or tol <= fine:
+        return _AGREE
+    return _UNSURE
+
+
+def sample_points(domains: Domains, seed_text: str, count: int) -> list[dict[str, float]]:
+    """`count` points, uniform in each name's open interval, the same for the same inputs."""
+    seed = int.from_bytes(hashlib.sha256(seed_text.encode()).digest()[:8], "big")
+    rng = random.Random(seed)
+    points = []
+    for _ in range(count):
+        point = {}
+        for name, lo, hi in domains:
+            u = rng.random()
+            while u == 0.0:  # pragma: no cover - probability 2**-53
+                u = rng.random()
+            point[name] = lo + (hi - lo) * u
+        points.append(point)
+    return points
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    program: Program
+    expr: sp.Expr
+    points: tuple[dict[str, float], ...]
+    values: tuple[tuple[mpf, mpf] | None, ...]
+
+
+@lru_cache(maxsize=256)
+def expansion(
+    grammar: Grammar, definitions: tuple[tuple[str, str], ...]
+) -> dict[sp.Symbol, sp.Expr]:
+    """Each defined name -> its formula in the free names (earlier definitions written out)."""
+    out: dict[sp.Symbol, sp.Expr] = {}
+    for name, formula in definitions:
+        sym, parsed = grammar.parse(name), grammar.parse(formula)
+        if isinstance(sym, ParseFailure) or isinstance(parsed, ParseFailure):
+            raise SpecError(f"definition {name} = {formula!r} does not parse")
+        out[sym.value] = parsed.value.xreplace(out)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _reference(
+    text: str,
+    grammar: Grammar,
+    domains: Domains,
+    settings: EquivalenceSettings,
+    definitions: tuple[tuple[str, str], ...] = (),
+) -> _Reference:
+    parsed = grammar.parse(text)
+    if isinstance(parsed, ParseFailure):
+        raise SpecError(f"reference formula {text!r} does not parse: {parsed.message}")
+    expr = parsed.value.xreplace(expansion(grammar, definitions)) if definitions else parsed.value
+    parsed = type(parsed)(expr)
+    program = compile_expr(parsed.value)
+    seed_text = json.dumps([text, list(grammar.names), [list(d) for d in domains]])
+    points = tuple(sample_points(domains, seed_text, settings.attempts))
+    with mp.workdps(settings.dps):
+        values = tuple(evaluate(program, _mp_point(p)) for p in points)
+    return _Reference(program, parsed.value, points, values)
+
+
+def _mp_point(point: Mapping[str, float]) -> dict[str, mpf]:
+    return {name: mpf(value) for name, value in point.items()}
+
+
+def _shown_point(point: Mapping[str, float], names: set[str]) -> tuple[tuple[str, float], ...]:
+    return tuple((n, float(f"{v:.4g}")) for n, v in sorted(point.items()) if n in names)
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError after `seconds` of wall time (main thread only; it cannot interrupt a
+    long C call, which is why the sandbox's kill stays the real limit). An alarm already set by
+    someone else (pytest-timeout, say) is restored afterwards with the time it had left."""
+
+    def ring(signum: int, frame: Any) -> None:
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    start = time.monotonic()
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier > 0:
+            left = earlier - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+def symbolic_zero(difference: sp.Expr, seconds: float) -> bool | None:
+    """True when simplify proves `difference` is 0; None when it cannot say within `seconds`."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        with _alarm(seconds):
+            return bool(sp.simplify(difference) == 0) or None
+    except (TimeoutError, RecursionError, MemoryError):
+        return None
+    except Exception:  # a SymPy internal failure is an honest "cannot say"
+        return None
+
+
+def decide(request: EquivalenceRequest) -> Equivalence:
+    """The whole decision in this process (the sandbox worker runs this)."""
+    grammar, settings = request.grammar, request.settings
+    ref = _reference(request.reference, grammar, request.domains, settings, request.definitions)
+    parsed = grammar.parse(request.response)
+    if isinstance(parsed, ParseFailure):
+        return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
+    if request.definitions:
+        parsed = type(parsed)(parsed.value.xreplace(expansion(grammar, request.definitions)))
+    program = compile_expr(parsed.value)
+    used = {s.name for s in parsed.value.free_symbols | ref.expr.free_symbols}
+    agree = undefined = unsure = defined_ref = 0
+    with mp.workdps(settings.dps):
+        for point, a in zip(ref.points, ref.values, strict=True):
+            if a is None:
+                continue
+            defined_ref += 1
+            b = evaluate(program, _mp_point(point))
+            if b is None:
+                undefined += 1
+                continue
+            outcome = _compare(a, b, settings.dps)
+            if outcome == _DIFFER:
+                return Equivalence(Verdict.DIFFERENT, "numeric", _shown_point(point, used))
+            if outcome == _AGREE:
+                agree += 1
+                if agree >= settings.points:
+                    break
+            else:
+                unsure += 1
+    if agree >= settings.min_points:
+        return Equivalence(Verdict.EQUIVALENT, "numeric")
+    if symbolic_zero(sp.Add(ref.expr, -parsed.value), settings.symbolic_seconds):
+        return Equivalence(Verdict.EQUIVALENT, "symbolic")
+    if defined_ref < settings.min_points:
+        reason = REFERENCE_REASON
+    elif undefined >= unsure:
+        reason = UNDEFINED_REASON
+    else:
+        reason = IMPRECISE_REASON
+    return Equivalence(Verdict.UNDECIDED, "none", reason=reason)
+
+
+def sandbox_handler(payload: dict[str, Any]) -> dict[str, Any]:
+    """The worker's side of `check_equivalent`."""
+    return decide(EquivalenceRequest.from_json(payload)).to_json()
+
+
+_SANDBOX: Sandbox | None = None
+_SANDBOX_LOCK = threading.Lock()
+SANDBOX_MEMORY_MB = 512
+
+
+def default_sandbox() -> Sandbox:
+    """The process-wide sandbox for equivalence checks (created on first use)."""
+    global _SANDBOX
+    with _SANDBOX_LOCK:
+        if _SANDBOX is None:
+            _SANDBOX = Sandbox(sandbox_handler, memory_mb=SANDBOX_MEMORY_MB)
+            atexit.register(_SANDBOX.close)
+        return _SANDBOX
+
+
+def check_equivalent(request: EquivalenceRequest, sandbox: Sandbox | None = None) -> Equivalence:
+    """Decide in the sandbox within `settings.budget_seconds`. No response makes this raise; only
+    a sandbox that cannot start at all does (SandboxUnavailable: a setup problem to report)."""
+    box = sandbox if sandbox is not None else default_sandbox()
+    try:
+        reply = box.call(request.to_json(), timeout=request.settings.budget_seconds)
+    except SandboxTimeout:
+        return Equivalence(Verdict.UNDECIDED, "none", reason=TIMEOUT_REASON)
+    except SandboxCrashed:
+        return Equivalence(Verdict.UNDECIDED, "none", reason=CRASH_REASON)
+    return Equivalence.from_json(reply)

@@ -1,0 +1,170 @@
+"""Symbolic-expression answers: a formula in the part's names, graded by equivalence, not by form."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from grader.answers import CORRECT, AnswerSpec, register_kind
+from grader.equivalence import (
+    DEFAULT_SETTINGS,
+    Domains,
+    EquivalenceRequest,
+    EquivalenceSettings,
+    Verdict,
+    check_equivalent,
+    normalize_domains,
+)
+from grader.errors import SpecError
+from grader.expr import DEFAULT_LIMITS, FUNCTIONS, Grammar
+from grader.parse import ParseFailure
+from grader.result import PartResult, Status
+
+CACHE_SIZE = 4096
+
+
+@register_kind
+@dataclass(frozen=True, slots=True)
+class SymbolicAnswer(AnswerSpec):
+    """A formula such as `h1*(1-h1)*w_hy*(y1-t1)`.
+
+    `value` is the canonical formula as text; it is read by the same parser as the responses, so
+    both go through one path. `names` are the variables a student may use, `domains` maps a name
+    to the open interval its random test values come from (default (-2, 2)), `functions` are the
+    functions a student may use. Limits on a response scale with the reference's length.
+    A response is correct when it equals the reference at random points (see grader.equivalence);
+    repeated identical responses are answered from a cache.
+    """
+
+    kind: ClassVar[str] = "symbolic"
+    value: str
+    names: tuple[str, ...]
+    domains: Domains | Mapping[str, Any] = ()
+    functions: tuple[str, ...] = FUNCTIONS
+    settings: EquivalenceSettings = DEFAULT_SETTINGS
+    # (name, formula) pairs: a name that stands for a formula of earlier names, written out on
+    # both sides before comparing (a student may write y1 or w_hy*h1 + b_y).
+    definitions: tuple[tuple[str, str], ...] = ()
+    _grammar: Grammar = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str):
+            raise SpecError(f"symbolic answer value must be a formula as text (got {self.value!r})")
+        if isinstance(self.names, str):
+            raise SpecError(f"symbolic answer names must be a list of names (got {self.names!r})")
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "functions", tuple(self.functions))
+        grammar = Grammar(self.names, self.functions, DEFAULT_LIMITS.scaled_to(self.value))
+        object.__setattr__(self, "_grammar", grammar)
+        object.__setattr__(self, "domains", normalize_domains(self.domains, self.names))
+        parsed = grammar.parse(self.value)
+        if isinstance(parsed, ParseFailure):
+            raise SpecError(
+                f"symbolic answer value {self.value!r} does not parse: {parsed.message}"
+            )
+        object.__setattr__(
+            self, "definitions", tuple((str(n), str(f)) for n, f in self.definitions)
+        )
+        for name, formula in self.definitions:
+            if name not in self.names or isinstance(grammar.parse(formula), ParseFailure):
+                raise SpecError(f"symbolic answer definition {name} = {formula!r} does not parse")
+
+    @property
+    def grammar(self) -> Grammar:
+        return self._grammar
+
+    def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            if raw.bit_length() > 1000:  # str() of a huge int is itself slow (and limited)
+                return _invalid("expected a formula; this number is too large")
+            raw = str(raw)
+        elif isinstance(raw, float):
+            if not math.isfinite(raw):
+                return _invalid("expected a finite formula")
+            raw = repr(raw)
+        if not isinstance(raw, str):
+            return _invalid(f"expected a formula as text, got {type(raw).__name__}")
+        if len(raw) > self._grammar.limits.max_chars:
+            # Refused before the cache, so that huge texts never become cache keys.
+            return _invalid(_failure_message(self._grammar.parse(raw)))
+        # Trailing blanks do not move any position a message points at; leading ones would.
+        return _grade_text(self, raw.rstrip())
+
+    def near_miss(self) -> str:
+        """A response that is wrong everywhere by a constant (for registry-walk tests)."""
+        return f"({self.value}) + 1/7"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "value": self.value,
+            "names": list(self.names),
+            "domains": {name: [lo, hi] for name, lo, hi in self.domains},  # type: ignore[misc]
+            "functions": list(self.functions),
+        }
+        if self.settings != DEFAULT_SETTINGS:
+            out["settings"] = self.settings.to_json()
+        if self.definitions:
+            out["definitions"] = [list(d) for d in self.definitions]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SymbolicAnswer:
+        for key in ("value", "names"):
+            if key not in data:
+                raise SpecError(f"symbolic answer needs {key!r} (got keys {sorted(data)!r})")
+        settings = data.get("settings")
+        return cls(
+            data["value"],
+            tuple(data["names"]),
+            data.get("domains", {}),
+            tuple(data.get("functions", FUNCTIONS)),
+            EquivalenceSettings(**settings) if settings else DEFAULT_SETTINGS,
+            tuple((n, f) for n, f in data.get("definitions", ())),
+        )
+
+
+def _invalid(message: str) -> PartResult:
+    return PartResult(0.0, Status.INVALID, message)
+
+
+def _failure_message(parsed: Any) -> str:
+    return parsed.message if isinstance(parsed, ParseFailure) else "could not read the formula"
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
+    """Grade one stripped response; cached on (spec, text), so a class typing the same formula
+    costs one check. Undecided results are cached too: a formula that timed out once is not
+    allowed to occupy the worker again and again."""
+    parsed = spec.grammar.parse(text)
+    if isinstance(parsed, ParseFailure):
+        return _invalid(parsed.message)
+    request = EquivalenceRequest(
+        spec.value,
+        text,
+        spec.grammar,
+        spec.domains,
+        spec.settings,
+        spec.definitions,  # type: ignore[arg-type]
+    )
+    outcome = check_equivalent(request)
+    if outcome.verdict is Verdict.EQUIVALENT:
+        return PartResult(1.0, Status.CORRECT, CORRECT)
+    if outcome.verdict is Verdict.DIFFERENT:
+        where = ", ".join(f"{name} = {value:g}" for name, value in outcome.point)
+        at = f" (they differ at {where})" if where else ""
+        return PartResult(
+            0.0,
+            Status.INCORRECT,
+            f"Incorrect: your formula is not equivalent to the correct one{at}.",
+        )
+    return _invalid(f"could not check your formula: {outcome.reason}")
+
+
+def clear_cache() -> None:
+    """Forget cached grades (tests and benchmarks)."""
+    _grade_text.cache_clear()

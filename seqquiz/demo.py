@@ -1,0 +1,95 @@
+"""The embedded default job of `seqquiz demo`: the published Week 7 quiz plus fresh variants,
+sample submissions (right, rounded, wrong, garbage, broken lines), graded locally."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from generators import REGISTRY, Variant, get_template, make_variant
+from grader.examples import correct_response, near_miss
+from seqquiz import jobs
+from seqquiz.formats import FORMATS, SetInfo
+
+# The published quiz's questions, exactly as SPEC.md states them.
+PUBLISHED = [
+    (
+        "rnn-forward",
+        {
+            "x": [9, 4, -2],
+            "w_xh": 0.5,
+            "w_hh": -1.0,
+            "w_hy": -0.7,
+            "b_h": -1.0,
+            "b_y": 0,
+            "ask": ["h_2", "y_1"],
+        },
+    ),
+    (
+        "rnn-bptt",
+        {
+            "x": [18, 9, -8],
+            "w_xh": -0.1,
+            "w_hh": 0.5,
+            "w_hy": 0.25,
+            "b_h": 0.4,
+            "b_y": 0,
+            "targets": [0.1, -0.1, -0.2],
+            "ask": ["dEdz_1"],
+        },
+    ),
+]
+FRESH_PER_TEMPLATE = 2
+
+
+def default_set() -> list[tuple[Variant, dict[str, Any]]]:
+    """(variant, how to name it in a submission) for every problem of the default set."""
+    out = []
+    for tid, params in PUBLISHED:
+        v = make_variant(get_template(tid), None, params)
+        out.append((v, {"template": tid, "params": params}))
+    for t in REGISTRY:
+        for seed in range(1, FRESH_PER_TEMPLATE + 1):
+            out.append((make_variant(t, seed), {"template": t.id, "seed": seed}))
+    return out
+
+
+def sample_submissions(problems: list[tuple[Variant, dict[str, Any]]]) -> Iterator[bytes]:
+    """What a class hands in: right answers, near misses, garbage, and two broken lines."""
+    for i, (v, key) in enumerate(problems):
+        right = {pid: correct_response(spec) for pid, spec in v.parts.items()}
+        wrong = {pid: near_miss(spec) for pid, spec in v.parts.items()}
+        garbage = dict.fromkeys(v.parts, "no idea")
+        for who, response in (("alice", right), ("bob", wrong), ("carol", garbage)):
+            yield orjson.dumps({"submission_id": f"p{i}-{who}", **key, "response": response})
+    # The published questions as students really type them: a unicode minus, the answer worked
+    # from the rounded hidden values the stem gives, and the local term alone (a known mistake).
+    for sid, tid, params, response in (
+        ("q3-dave", *PUBLISHED[0], {"h_2": "0.08", "y_1": "\u22120.36"}),
+        ("q4-dave", *PUBLISHED[1], {"dEdz_1": "0.01392"}),
+        ("q4-erin", *PUBLISHED[1], {"dEdz_1": "0.012"}),
+    ):
+        yield orjson.dumps(
+            {"submission_id": sid, "template": tid, "params": params, "response": response}
+        )
+    yield b'{"submission_id": "broken-line", "template": '
+    yield orjson.dumps(
+        {"submission_id": "unknown-template", "template": "gru-forward", "seed": 1, "response": {}}
+    )
+
+
+def run(out_dir: Path) -> list[dict[str, Any]]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems = default_set()
+    variants = [v for v, _ in problems]
+    info = SetInfo(title="Week 7: modelling sequences (seqquiz demo)", answer_key=True)
+    (out_dir / "problem-set.json").write_bytes(FORMATS["json"].write(variants, info))
+    (out_dir / "problem-set.md").write_bytes(FORMATS["markdown"].write(variants, info))
+    subs = list(sample_submissions(problems))
+    (out_dir / "submissions.jsonl").write_bytes(b"\n".join(subs) + b"\n")
+    results = list(jobs.grade_lines(subs))
+    (out_dir / "results.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in results))
+    return results

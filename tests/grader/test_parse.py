@@ -1,0 +1,79 @@
+"""Parsing typed numbers: what SPEC.md says must parse does, the rest is a message, never a raise."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.parse import ParseFailure, ParseSuccess, parse_number, parse_number_list, typed_decimals
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0.0753", 0.0753),
+        ("7.53e-2", 0.0753),
+        ("-.5", -0.5),
+        ("3/40", 0.075),
+        (" 0.08 ", 0.08),
+        ("\u22120.5", -0.5),
+        ("+2", 2.0),
+        ("1E3", 1000.0),
+        ("7.53 x 10^-2", 0.0753),
+        ("2*10**3", 2000.0),
+        ("-3 / 4", -0.75),
+        ("5.", 5.0),
+        (0.25, 0.25),
+        (3, 3.0),
+    ],
+)
+def test_parses(text: object, value: float) -> None:
+    result = parse_number(text)
+    assert isinstance(result, ParseSuccess), result
+    assert result.value == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("", "empty"),
+        ("abc", "expected a number"),
+        ("1/0", "division by zero"),
+        ("nan", "expected a number"),
+        ("inf", "expected a number"),
+        ("1e99999", "expected a number"),
+        ("1_000", "expected a number"),
+        ("0x10", "expected a number"),
+        ("1,5", "expected a number"),
+        (True, "expected a number"),
+        (None, "expected a number"),
+        ([1], "expected a number"),
+        ("9" * 500, "characters"),
+        (float("nan"), "finite"),
+        ("1e308*10^10", "too large"),
+    ],
+)
+def test_rejects_with_a_message(text: object, needle: str) -> None:
+    result = parse_number(text)
+    assert isinstance(result, ParseFailure)
+    assert needle in result.message
+
+
+def test_typed_decimals() -> None:
+    assert typed_decimals("0.080") == 3
+    assert typed_decimals("8e-2") == 2
+    assert typed_decimals("12") == 0
+    assert parse_number("0.0753").decimals == -1  # a plain decimal: digits counted on demand
+    assert parse_number("3/40").decimals is None
+
+
+def test_lists() -> None:
+    assert parse_number_list("[0.1, 0.2 0.3]").value == [0.1, 0.2, 0.3]
+    assert parse_number_list(["1/2", 0.5], 2).value == [0.5, 0.5]
+    assert "expected 3 numbers, got 2" in parse_number_list([1, 2], 3).message
+    assert "entry 1" in parse_number_list([1, "x"]).message
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises(text: str) -> None:
+    assert isinstance(parse_number(text), ParseSuccess | ParseFailure)
+    assert isinstance(parse_number_list(text), ParseSuccess | ParseFailure)
