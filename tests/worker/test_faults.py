@@ -62,7 +62,8 @@ def test_pool_process_sigkilled_mid_batch(tmp_path, redis_server, start_worker, 
         if _wait_for(lambda: "WorkerLostError" in worker.log(), 6.0):
             break
     finish(client, log)
-    assert redeliveries(r), "the chunk of the killed pool process was not redelivered"
+    # Killed after storing its results, the chunk is redelivered after the batch is complete.
+    assert _wait_for(lambda: redeliveries(r), 15.0), "the killed pool process's chunk is lost"
     check_one_result_each(outfile, expected)
 
 
@@ -77,7 +78,9 @@ def test_whole_worker_killed_and_replaced(tmp_path, redis_server, start_worker, 
     start_worker(**SLOW)  # they come back to this one after the visibility timeout
     finish(client, log)
     assert stuck > 0
-    assert redeliveries(r), "the unacknowledged chunks were not redelivered"
+    assert _wait_for(lambda: redeliveries(r), 15.0), (
+        "the unacknowledged chunks were not redelivered"
+    )
     check_one_result_each(outfile, expected)
 
 

@@ -47,6 +47,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
         redis.stop(kill=True)
 
 
+def answering(template: str, seed: int, value: str) -> dict[str, Any]:
+    """A grade request answering every asked part of a variant with `value`."""
+    ask = jobs.solve({"template": template, "seed": seed})["params"]["ask"]
+    return {"template": template, "seed": seed, "response": {p: value for p in ask}}
+
+
 def lms(server: RedisServer, *args: str) -> str:
     env = worker_env(server.url)
     env.pop("PYTHONPATH")
@@ -63,7 +69,7 @@ def lms(server: RedisServer, *args: str) -> str:
 
 
 def test_grade_by_name_equals_local(server):
-    payload = {"template": "rnn-forward", "seed": 11, "response": {"h_1": "0.5", "y_1": "-.3"}}
+    payload = answering("rnn-forward", 11, "-.3")
     got = json.loads(lms(server, "grade", json.dumps(payload)))
     assert got == jobs.grade(payload)
 
@@ -86,7 +92,7 @@ def test_grade_batch_by_name_equals_local(server, tmp_path):
     bad = [
         {"submission_id": "bad-1", "template": "rnn-forward", "seed": 1},  # no response
         {"submission_id": "bad-2", "template": "no-such", "seed": 1, "response": {}},
-        {"template": "rnn-forward", "seed": 2, "response": {"h_1": "1/3"}},  # no id
+        {**answering("rnn-forward", 2, "1/3"), "note": "no id"},
         {"submission_id": ["x"], "template": "rnn-forward", "seed": 3, "response": {}},
         {"submission_id": 7, "template": "rnn-bptt", "params": {"x": "oops"}, "response": {}},
     ]
@@ -99,8 +105,8 @@ def test_grade_batch_by_name_equals_local(server, tmp_path):
 
 
 def test_same_submission_id_graded_twice_gives_one_result(server):
-    first = {"template": "rnn-forward", "seed": 5, "response": {"h_1": "0.1"}, "submission_id": "q"}
-    again = {**first, "response": {"h_1": "0.9"}}  # a client retrying with other content
+    first = {**answering("rnn-forward", 5, "0.1"), "submission_id": "q"}
+    again = {**answering("rnn-forward", 5, "0.9"), "submission_id": "q"}  # other content
     a = json.loads(lms(server, "grade", json.dumps(first)))
     b = json.loads(lms(server, "grade", json.dumps(again)))
     assert a == b == jobs.grade(first)
@@ -121,7 +127,7 @@ def test_hand_written_message_in_the_documented_format(server):
     """What docs/queue.md tells a client in another language to do: LPUSH a JSON envelope
     (Celery protocol v2) onto the queue's list, then read `celery-task-meta-<id>`."""
     task_id = str(uuid.uuid4())
-    payload = {"template": "rnn-forward", "seed": 8, "response": {"h_0": "0.2"}}
+    payload = answering("rnn-forward", 8, "0.2")
     body = [[payload], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     envelope = {
         "body": base64.b64encode(json.dumps(body).encode()).decode(),
