@@ -32,7 +32,9 @@ class BatchError(Exception):
 class Plan:
     """A JSONL file read the way `seqquiz.jobs.grade_lines` reads it: a result field per
     non-blank line, the error results the client itself knows (bad JSON, duplicate ids), and
-    the submissions to send as (field, submission, line)."""
+    the submissions to send as (field, JSON text of the line, line number). Sending the text
+    rather than the parsed object spares Celery's JSON codec a Python hook per nested object, on
+    both sides: the worker parses each line with orjson, as the local path does."""
 
     fields: list[str]
     known: list[tuple[str, dict[str, Any]]]
@@ -74,7 +76,7 @@ def plan_lines(lines: Iterable[bytes], first_line: int = 1) -> Plan:
         if key is not None:
             seen[sid] = n
         fields.append(key or line_field(n))
-        submissions.append((fields[-1], sub, n))
+        submissions.append((fields[-1], raw.decode().rstrip("\r\n"), n))
     return Plan(fields, known, submissions, digest.hexdigest())
 
 

@@ -64,19 +64,22 @@ def line_field(line: int) -> str:
     return f"l:{line}"
 
 
-# HSETNX every (field, value, is_error) triple; count new results and new errors in the meta
-# hash; refresh the retention of the batch's keys; return (index, stored value) of every field
-# that already had a result, so the caller answers with the first result, not its own.
+# HSETNX every (field, value) pair; count new results, and new errors (ARGV[2] holds one '0' or
+# '1' per pair), in the meta hash; refresh the retention of the batch's keys; return (index,
+# stored value) of every field that already had a result, so the caller answers with the first
+# result, not its own.
 _SAVE = """
 local ttl = tonumber(ARGV[1])
+local flags = ARGV[2]
 local new, errors = 0, 0
 local kept = {}
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 2 do
+  local k = (i - 3) / 2
   if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
     new = new + 1
-    if ARGV[i + 2] == '1' then errors = errors + 1 end
+    if string.byte(flags, k + 1) == 49 then errors = errors + 1 end
   else
-    kept[#kept + 1] = (i - 2) / 3
+    kept[#kept + 1] = k
     kept[#kept + 1] = redis.call('HGET', KEYS[1], ARGV[i])
   end
 end
@@ -134,9 +137,10 @@ class Store:
         keys = BatchKeys.of(batch_id)
         kept: dict[int, bytes] = {}
         for start in range(0, len(items), SLICE):
-            argv: list[Any] = [self.ttl]
-            for field, value, is_error in items[start : start + SLICE]:
-                argv += (field, value, b"1" if is_error else b"0")
+            part = items[start : start + SLICE]
+            argv: list[Any] = [self.ttl, "".join("1" if e else "0" for _, _, e in part)]
+            for field, value, _ in part:
+                argv += (field, value)
             reply = self._save(keys=keys.all(), args=argv)
             for i in range(0, len(reply), 2):
                 kept[start + int(reply[i])] = reply[i + 1]

@@ -9,7 +9,9 @@ seqquiz.solve          ``{"template", "seed"?, "params"?}``                `seqq
 seqquiz.grade          ``{"template", "seed" | "params", "response",       `seqquiz grade` output
 (interactive)          "tolerance"?, "points"?, "submission_id"?}``        ``{"score", "parts"}``
 seqquiz.grade_batch    ``{"submissions": [submission, ...],                list: one grade-batch
-(batch)                "batch_id"?, "lines"?: [int, ...]}``                result line per submission
+(batch)                "batch_id"?, "lines"?: [int, ...]}``; a             result line per submission
+                       submission is an object or the JSON text of one
+                       (a JSONL line)
 seqquiz.generate_set   ``{"template", "seed"?, "count"?, "params"?,        `seqquiz generate` JSON:
 (batch)                "tolerance"?, "answers"?}``                         ``{"title", "variants"}``
 =====================  ==================================================  ===========================
@@ -160,8 +162,8 @@ class RequestError(ValueError):
 
 
 def plan(payload: Any) -> tuple[str | None, list[Item]]:
-    """The batch id and the items of a grade_batch request, with duplicates marked as
-    `seqquiz.jobs.grade_lines` marks them."""
+    """The batch id and the items of a grade_batch request, with bad JSON (a submission given
+    as text) and duplicates marked as `seqquiz.jobs.grade_lines` marks them."""
     if not isinstance(payload, Mapping):
         raise RequestError(f"request must be a JSON object (got {type(payload).__name__})")
     subs = payload.get("submissions")
@@ -184,7 +186,13 @@ def plan(payload: Any) -> tuple[str | None, list[Item]]:
             raise RequestError(str(exc)) from None
     items: list[Item] = []
     seen: dict[Any, int] = {}
-    for sub, line in zip(subs, lines, strict=True):
+    for text, line in zip(subs, lines, strict=True):
+        sub = text
+        if isinstance(text, str):  # a JSONL line: parsed here, as the local path parses it
+            sub, err = jobs.parse_line(text, line)
+            if err is not None:
+                items.append(Item(line_field(line), None, line, None, err))
+                continue
         sid = sub.get("submission_id") if isinstance(sub, dict) else None
         field = submission_field(sid)
         if field is None:
