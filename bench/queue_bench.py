@@ -166,7 +166,7 @@ def run(
             plan = plan_lines(read_lines(src))
         client.wait(*send(plan))
         with (tmp / "queue.jsonl").open("wb") as dst:
-            client.write_results(batch_ids[-1], dst)
+            client.write_results(batch_ids[-1], dst, fields=plan.fields)
 
     others = [worker_pid, *pool_pids(), redis_pid]
     times: dict[str, list[float]] = {"local": [], "queue": []}

@@ -353,19 +353,23 @@ def grade_batch_queue(
         )
         sys.exit(130)
     progress.show(done, errors, final=True)
-    write_batch_results(client, batch_id, output)
+    write_batch_results(client, batch_id, output, fields=plan.fields)
     if output is not None:
         click.echo(f"graded {done} submissions ({errors} errors) -> {output}", err=True)
 
 
 def write_batch_results(
-    client: Any, batch_id: str, output: Path | None, partial: bool = False
+    client: Any,
+    batch_id: str,
+    output: Path | None,
+    partial: bool = False,
+    fields: list[str] | None = None,
 ) -> int:
     from worker.client import BatchError
 
     dst = sys.stdout.buffer if output is None else output.open("wb")
     try:
-        return client.write_results(batch_id, dst, partial=partial)
+        return client.write_results(batch_id, dst, partial=partial, fields=fields)
     except BatchError as exc:
         fail(str(exc))
     finally:

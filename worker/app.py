@@ -28,7 +28,8 @@ def refuse_unsafe_limits(sender: Any = None, **_: Any) -> None:
     finishes before the visibility timeout; refuse to start otherwise."""
     if sender is None or getattr(sender, "app", None) is not app:
         return
-    queues = sorted(sender.app.amqp.queues.consume_from or ())
+    amqp = sender.app.amqp
+    queues = sorted(amqp.queues.consume_from or amqp.queues)  # no -Q: every declared queue
     prefetch = int(sender.prefetch_multiplier or app.conf.worker_prefetch_multiplier)
     try:
         settings.check_worker(queues, prefetch)

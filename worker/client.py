@@ -153,6 +153,11 @@ class BatchClient:
         """Create the batch (or find it, when resuming) and send every chunk not sent before."""
         batch_id = check_batch_id(batch_id) if batch_id else new_batch_id()
         meta = self.store.meta(batch_id)
+        if meta and "total" not in meta and meta.get("sha256") == plan.sha256:
+            # Its first client died while creating it: create it again, keeping what is stored.
+            size = int(chunk_size or self.settings.chunk_size)
+            self.store.create(batch_id, self._meta(plan, size), plan.fields, again=True)
+            meta = self.store.meta(batch_id)
         if meta:
             if meta.get("sha256") != plan.sha256:
                 raise BatchError(
@@ -163,16 +168,7 @@ class BatchClient:
             self.store.touch(batch_id)
         else:
             size = chunk_size or self.settings.chunk_size
-            created = self.store.create(
-                batch_id,
-                {
-                    "sha256": plan.sha256,
-                    "total": len(plan.fields),
-                    "chunk_size": size,
-                    "created": int(time.time()),
-                },
-                plan.fields,
-            )
+            created = self.store.create(batch_id, self._meta(plan, size), plan.fields)
             if not created:  # another client created it a moment ago: treat as a resume
                 return self.submit(plan, batch_id, chunk_size)
         if plan.known:
@@ -188,6 +184,15 @@ class BatchClient:
             else:
                 self._send(batch_id, chunk, chunk.items)
         return batch_id, chunks
+
+    @staticmethod
+    def _meta(plan: Plan, chunk_size: int) -> dict[str, Any]:
+        return {
+            "sha256": plan.sha256,
+            "total": len(plan.fields),
+            "chunk_size": chunk_size,
+            "created": int(time.time()),
+        }
 
     def _send(self, batch_id: str, chunk: Chunk, items: Sequence[tuple[str, Any, int]]) -> None:
         payload = {
@@ -285,10 +290,17 @@ class BatchClient:
         sys.stderr.write("\n" + message + "\n")
 
     # ---- results -------------------------------------------------------------------------------
-    def write_results(self, batch_id: str, out: IO[bytes], partial: bool = False) -> int:
-        """Write the batch's results, one JSON line each, in input order; returns how many."""
+    def write_results(
+        self,
+        batch_id: str,
+        out: IO[bytes],
+        partial: bool = False,
+        fields: Sequence[str] | None = None,
+    ) -> int:
+        """Write the batch's results, one JSON line each, in input order (of `fields` when the
+        caller has the plan); returns how many."""
         n = 0
-        for field_name, raw in self.store.ordered_results(batch_id):
+        for field_name, raw in self.store.ordered_results(batch_id, fields):
             if raw is None:
                 if partial:
                     continue

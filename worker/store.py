@@ -183,16 +183,21 @@ class Store:
         raw = self.redis.hgetall(BatchKeys.of(batch_id).meta)
         return {k.decode(): v.decode() for k, v in raw.items()}
 
-    def create(self, batch_id: str, meta: dict[str, Any], order: Sequence[str]) -> bool:
-        """Record a new batch: its meta and its fields in input order. False when it exists."""
+    def create(
+        self, batch_id: str, meta: dict[str, Any], order: Sequence[str], again: bool = False
+    ) -> bool:
+        """Record a new batch: its meta and its fields in input order; `total` is written last,
+        so a batch without it was left half-created and is created `again` by the next client.
+        False when the batch exists."""
         keys = BatchKeys.of(batch_id)
-        if not self.redis.hsetnx(keys.meta, "sha256", meta["sha256"]):
+        if not self.redis.hsetnx(keys.meta, "sha256", meta["sha256"]) and not again:
             return False
         self.redis.delete(keys.order)
         for start in range(0, len(order), SLICE):
             self.redis.rpush(keys.order, *order[start : start + SLICE])
         pipe = self.redis.pipeline()
-        pipe.hset(keys.meta, mapping={k: v for k, v in meta.items() if k != "sha256"})
+        rest = {k: v for k, v in meta.items() if k not in ("sha256", "total")}
+        pipe.hset(keys.meta, mapping={**rest, "total": meta["total"]})
         for key in keys.all():
             pipe.expire(key, self.ttl)
         pipe.execute()
@@ -218,10 +223,16 @@ class Store:
     def expires_in(self, batch_id: str) -> int:
         return int(self.redis.ttl(BatchKeys.of(batch_id).meta))
 
-    def ordered_results(self, batch_id: str) -> Iterator[tuple[str, bytes | None]]:
-        """(field, result JSON or None) in input order; for a batch sent by another client (no
-        order list), every stored result ordered by field."""
+    def ordered_results(
+        self, batch_id: str, fields: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, bytes | None]]:
+        """(field, result JSON or None) in input order: of `fields` when the caller knows them,
+        else from the batch's order list; for a batch sent by another client (no order list),
+        every stored result ordered by field."""
         keys = BatchKeys.of(batch_id)
+        if fields is not None:
+            yield from zip(fields, self.existing(batch_id, fields), strict=True)
+            return
         n = self.redis.llen(keys.order)
         if n == 0:
             for field, value in sorted(self.redis.hgetall(keys.results).items()):

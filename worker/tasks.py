@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from generators import REGISTRY, TemplateError
 from grader import GraderError
@@ -239,19 +239,24 @@ def grade_batch(self: Task, payload: Any) -> Any:
     except RequestError as exc:
         return error("invalid-request", str(exc))
     batch = batch_id or f"task-{self.request.id}"
-    if _redelivered(self):
-        results = _grade_carefully(self, batch, items)
-    else:
-        results = [_grade_item(item) for item in items]
-        kept = store.save(
-            batch,
-            [
-                (it.field, orjson.dumps(r), "error" in r)
-                for it, r in zip(items, results, strict=True)
-            ],
-        )
-        for i, raw in kept.items():
-            results[i] = orjson.loads(raw)
+    try:
+        if _redelivered(self):
+            results = _grade_carefully(self, batch, items)
+        else:
+            results = [_grade_item(item) for item in items]
+            kept = store.save(
+                batch,
+                [
+                    (it.field, orjson.dumps(r), "error" in r)
+                    for it, r in zip(items, results, strict=True)
+                ],
+            )
+            for i, raw in kept.items():
+                results[i] = orjson.loads(raw)
+    except SoftTimeLimitExceeded:
+        # Out of time between submissions (a slow Redis): what is stored stays stored, and the
+        # requeued message carries on from there as a counted redelivery.
+        raise Reject("soft time limit exceeded; requeued", requeue=True) from None
     # The CLI client reads results from the store; it asks Celery not to keep a second copy.
     return None if self.request.ignore_result else results
 

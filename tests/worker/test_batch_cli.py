@@ -3,6 +3,7 @@ followed, fetched and resumed by id after its client went away."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
@@ -136,3 +137,18 @@ def test_unknown_and_unfinished_batches_are_errors(server):
 def test_batch_options_need_queue(server, messy):
     proc = seqquiz(server, "grade-batch", str(messy), "--batch-id", "x")
     assert proc.returncode == 2 and b"go with --queue" in proc.stderr
+
+
+def test_resume_a_batch_whose_client_died_while_creating_it(server, tmp_path):
+    path = tmp_path / "subs.jsonl"
+    path.write_bytes(b"".join(submission_lines(30, first_seed=4000)))
+    r = server.client()  # what a client killed between claiming the id and writing `total` left
+    r.hset("seqquiz:batch:{halfmade}:meta", "sha256", hashlib.sha256(path.read_bytes()).hexdigest())
+    r.rpush("seqquiz:batch:{halfmade}:order", "s:s0")
+    out = tmp_path / "out.jsonl"
+    args = ("grade-batch", str(path), "--queue", "--batch-id", "halfmade", "-o", str(out))
+    assert seqquiz(server, *args).returncode == 0
+    local = seqquiz(server, "grade-batch", str(path), "-o", str(tmp_path / "local.jsonl"))
+    assert local.returncode == 0 and out.read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    fetched = seqquiz(server, "batch", "results", "halfmade")
+    assert fetched.stdout == out.read_bytes()
