@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from celery import Celery
 from redis import Redis
@@ -50,13 +50,17 @@ class RedisServer:
         self.fsync = fsync
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self._clients: list[Redis] = []
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> Redis:
-        return Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
+        """A client of this server, closed when the server stops."""
+        c = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
+        self._clients.append(c)
+        return c
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         for _ in range(5):  # a free port can be taken between choosing and binding it
@@ -86,13 +90,21 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
+            probe = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
             try:
-                if self.client().ping():
+                if probe.ping():
                     return True
             except Exception:
                 time.sleep(0.02)
+            finally:
+                probe.close()
         self.stop(kill=True)
         return False
+
+    def close_clients(self) -> None:
+        for c in self._clients:
+            c.close()
+        self._clients.clear()
 
     def stop(self, kill: bool = False) -> None:
         """SIGTERM (Redis flushes its AOF and exits) or SIGKILL (a crash)."""
@@ -173,7 +185,15 @@ class WorkerProcess:
         start = self.log_path.stat().st_size if self.log_path.exists() else 0
         deadline = time.monotonic() + timeout
         quiet = self.loglevel.lower() not in ("debug", "info")
-        control = Celery(broker=self.env["SEQQUIZ_BROKER_URL"]).control if quiet else None
+        app = Celery(broker=self.env["SEQQUIZ_BROKER_URL"]) if quiet else None
+        try:
+            self._wait_ready(deadline, app.control if app is not None else None, start)
+        finally:
+            if app is not None:
+                app.close()
+
+    def _wait_ready(self, deadline: float, control: Any, start: int) -> None:
+        assert self.proc is not None
         while time.monotonic() < deadline:
             if self.proc.returncode is None and _exited(self.proc.pid):
                 _kill_group(self.proc, signal.SIGKILL)  # whatever it left behind
@@ -188,7 +208,7 @@ class WorkerProcess:
                     if b" ready." in f.read():
                         return
                 time.sleep(0.05)
-        raise RuntimeError(f"worker not ready after {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"worker not ready in time:\n{self.log()}")
 
     def pool_pids(self) -> list[int]:
         """The pool processes: children of the worker's main process."""

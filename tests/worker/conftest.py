@@ -27,6 +27,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     try:
         yield server
     finally:
+        server.close_clients()
         server.stop(kill=True)
 
 

@@ -31,6 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
         yield redis
     finally:
         worker.kill()
+        redis.close_clients()
         redis.stop(kill=True)
 
 

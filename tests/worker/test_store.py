@@ -3,11 +3,24 @@ every key of a batch carries the retention, and results survive a Redis restart.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from worker.store import BatchKeys, Store, connect
+from worker.testing import RedisServer
 
 
-def test_first_write_wins_and_counters_count_new_results(redis_server):
-    store = Store(connect(redis_server.url), ttl=1234)
+@pytest.fixture
+def store(redis_server: RedisServer) -> Iterator[Store]:
+    s = Store(connect(redis_server.url), ttl=1234)
+    try:
+        yield s
+    finally:
+        s.redis.close()
+
+
+def test_first_write_wins_and_counters_count_new_results(redis_server, store):
     kept = store.save("b1", [("s:a", b'{"a":1}', False), ("s:b", b'{"error":2}', True)])
     assert kept == {}
     kept = store.save(
@@ -21,8 +34,7 @@ def test_first_write_wins_and_counters_count_new_results(redis_server):
     assert 1200 < r.ttl(keys.results) <= 1234 and 1200 < r.ttl(keys.meta) <= 1234
 
 
-def test_results_survive_a_redis_restart(redis_server):
-    store = Store(connect(redis_server.url), ttl=600)
+def test_results_survive_a_redis_restart(redis_server, store):
     store.create("b2", {"sha256": "f", "total": 2, "chunk_size": 1, "created": 0}, ["s:x", "l:2"])
     store.save("b2", [("s:x", b'{"x":1}', False), ("l:2", b'{"e":1}', True)])
     assert store.save_grade("s:one", b'{"score":1.0}') is None
@@ -32,8 +44,7 @@ def test_results_survive_a_redis_restart(redis_server):
     assert store.save_grade("s:one", b'{"score":0.0}') == b'{"score":1.0}'
 
 
-def test_redelivery_and_attempt_counters(redis_server):
-    store = Store(connect(redis_server.url), ttl=60)
+def test_redelivery_and_attempt_counters(store):
     assert [store.count_redelivery("t") for _ in range(3)] == [1, 2, 3]
     assert store.redeliveries("t") == 3 and store.redeliveries("other") == 0
     assert [store.bump_attempt("b3", "s:q") for _ in range(2)] == [1, 2]
