@@ -55,6 +55,13 @@ soft / hard time limit, interactive       20 s / 30 s                 ``seqquiz.
 soft / hard time limit, batch             100 s / 120 s               A chunk of 1000 submissions takes well
 (``SEQQUIZ_BATCH_SOFT_TIME_LIMIT``,                                   under a second; ``generate_set`` with
 ``SEQQUIZ_BATCH_TIME_LIMIT``)                                         a large count can take a minute.
+soft limit reached                                                    Inside a submission: that submission
+                                                                      gets the error ``time-limit`` and the
+                                                                      chunk goes on. Between submissions
+                                                                      (a slow Redis): the chunk is
+                                                                      requeued (``Reject``) and resumes,
+                                                                      as a counted redelivery, from what
+                                                                      it stored.
 start-up check                                                        ``hard limit x prefetch multiplier <
                                                                       visibility timeout`` for every queue
                                                                       the worker consumes, else the worker
@@ -82,6 +89,13 @@ durable results                           7 days                      Batch resu
                                                                       restarts is retried, not lost.
 ``broker_connection_retry_on_startup``,   on, forever                 A worker started before Redis, or
 ``broker_connection_max_retries``                                     cut off by a Redis restart, waits.
+``worker_cancel_long_running_tasks_on_    off                         A chunk running while Redis restarts
+connection_loss``                                                     finishes: its writes retry for up to
+                                                                      a minute, and with the Redis
+                                                                      transport its acknowledgement still
+                                                                      lands after reconnecting (were it
+                                                                      lost, the message would come back
+                                                                      and find its results stored).
 client stall timeout                      2 x visibility + restore    ``grade-batch --queue`` resends the
 (``SEQQUIZ_STALL_TIMEOUT``)                                           unfinished submissions of a chunk
                                                                       when nothing progressed this long
