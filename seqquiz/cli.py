@@ -234,10 +234,29 @@ def build(set_file: Path, fmt: str, answer_key: bool, output: Path | None) -> No
     help="Write results here, not stdout.",
 )
 @click.option("--queue", is_flag=True, help="Grade through the Celery workers instead of locally.")
-def grade_batch(file: Path, output: Path | None, queue: bool) -> None:
+@click.option(
+    "--batch-id",
+    metavar="ID",
+    help="With --queue: name the batch, or resume the batch of that id (same file).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(1, 100_000),
+    help="With --queue: submissions per task (default SEQQUIZ_CHUNK_SIZE or 1000).",
+)
+def grade_batch(
+    file: Path,
+    output: Path | None,
+    queue: bool,
+    batch_id: str | None = None,
+    chunk_size: int | None = None,
+) -> None:
     """Grade one submission a line (JSONL); write one result a line. Bad lines become error results."""
     if queue:
-        fail("--queue: the queue client is not installed in this build")
+        grade_batch_queue(file, output, batch_id, chunk_size)
+        return
+    if batch_id is not None or chunk_size is not None:
+        fail("--batch-id and --chunk-size go with --queue")
     src = sys.stdin.buffer if str(file) == "-" else file.open("rb")
     try:
         dst = sys.stdout.buffer if output is None else output.open("wb")
@@ -291,6 +310,191 @@ def demo(out_dir: Path) -> None:
             continue
         first = next(iter(r["parts"].values()))
         click.echo(f"{r['submission_id']:<24} {r['score']:>5.2f}  {first['feedback'][:70]}")
+
+
+# ---- the queue: `grade-batch --queue`, `worker`, `batch status|results` ------------------------
+
+
+def queue_client() -> Any:
+    """The batch client, importing the Celery side only when a queue command runs."""
+    try:
+        from worker.client import BatchClient
+        from worker.config import ConfigError
+
+        try:
+            return BatchClient.from_env()
+        except ConfigError as exc:
+            fail(str(exc))
+    except ImportError as exc:
+        fail(f"the queue client cannot be loaded: {exc}")
+
+
+def grade_batch_queue(
+    file: Path, output: Path | None, batch_id: str | None, chunk_size: int | None
+) -> None:
+    from worker.client import BatchError, Progress, plan_lines, read_lines
+    from worker.store import BatchIdError
+
+    client = queue_client()
+    if str(file) == "-":
+        lines = read_lines(sys.stdin.buffer)
+    else:
+        with file.open("rb") as src:
+            lines = read_lines(src)
+    plan = plan_lines(lines)
+    try:
+        batch_id, chunks = client.submit(plan, batch_id, chunk_size)
+    except (BatchError, BatchIdError) as exc:
+        fail(str(exc))
+    click.echo(
+        f"batch {batch_id}: {len(plan.fields)} submissions in {len(chunks)} chunks "
+        f"(reconnect with: seqquiz batch status {batch_id})",
+        err=True,
+    )
+    progress = Progress(len(plan.fields), f"batch {batch_id[:8]}")
+    try:
+        done, errors = client.wait(batch_id, len(plan.fields), chunks, progress.show)
+    except KeyboardInterrupt:
+        click.echo(
+            f"\ninterrupted; the workers go on. Results: seqquiz batch results {batch_id}",
+            err=True,
+        )
+        sys.exit(130)
+    progress.show(done, errors, final=True)
+    write_batch_results(client, batch_id, output, fields=plan.fields)
+    if output is not None:
+        click.echo(f"graded {done} submissions ({errors} errors) -> {output}", err=True)
+
+
+def write_batch_results(
+    client: Any,
+    batch_id: str,
+    output: Path | None,
+    partial: bool = False,
+    fields: list[str] | None = None,
+) -> int:
+    from worker.client import BatchError
+
+    dst = sys.stdout.buffer if output is None else output.open("wb")
+    try:
+        return client.write_results(batch_id, dst, partial=partial, fields=fields)
+    except BatchError as exc:
+        fail(str(exc))
+    finally:
+        if dst is not sys.stdout.buffer:
+            dst.close()
+
+
+@main.command("worker")
+@click.option(
+    "-Q",
+    "--queues",
+    default="interactive,batch",
+    show_default=True,
+    help="Queues to consume, polled in this order.",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    help="Pool processes (default: the number of CPUs).",
+)
+@click.option(
+    "-P",
+    "--pool",
+    type=click.Choice(["prefork", "solo", "threads"]),
+    default="prefork",
+    show_default=True,
+)
+@click.option("-l", "--loglevel", default="info", show_default=True)
+@click.option("-n", "--hostname", help="Worker name (default: celery@HOST).")
+def worker_command(
+    queues: str, concurrency: int | None, pool: str, loglevel: str, hostname: str | None
+) -> None:
+    """Start a Celery worker with seqquiz's reliability defaults (see docs/queue.md)."""
+    import os
+
+    from worker.config import ConfigError
+
+    try:
+        from worker.app import app, settings
+    except ConfigError as exc:
+        fail(str(exc))
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    prefetch = settings.prefetch_for(names)
+    try:
+        settings.check_worker(names, prefetch)
+    except ConfigError as exc:
+        fail(str(exc))
+    argv = [
+        "worker",
+        f"--queues={','.join(names)}",
+        f"--concurrency={concurrency or os.cpu_count() or 1}",
+        f"--pool={pool}",
+        f"--prefetch-multiplier={prefetch}",
+        f"--loglevel={loglevel}",
+        "--optimization=fair",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    app.worker_main(argv)
+
+
+@main.group("batch")
+def batch_group() -> None:
+    """Follow a batch sent with `grade-batch --queue`: its progress, its results."""
+
+
+@batch_group.command("status")
+@click.argument("batch_id")
+def batch_status(batch_id: str) -> None:
+    """Print the batch's progress as JSON: total, done, errors, complete, expires_in."""
+    from worker.client import BatchError
+    from worker.store import BatchIdError
+
+    try:
+        emit(queue_client().status(batch_id))
+    except (BatchError, BatchIdError) as exc:
+        fail(str(exc))
+
+
+@batch_group.command("results")
+@click.argument("batch_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write results here, not stdout.",
+)
+@click.option(
+    "--wait", is_flag=True, help="Wait (with a progress bar) until the batch is complete."
+)
+@click.option("--partial", is_flag=True, help="Write the results that are in; skip the others.")
+def batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool) -> None:
+    """Write the batch's results as JSONL in input order (the same lines as grade-batch)."""
+    from worker.client import BatchError, Progress
+    from worker.store import BatchIdError
+
+    client = queue_client()
+    try:
+        status = client.status(batch_id)
+    except (BatchError, BatchIdError) as exc:
+        fail(str(exc))
+    total = status["total"]
+    if not status["complete"] and total is not None and not partial:
+        if not wait:
+            fail(
+                f"batch {batch_id}: {status['done']} of {total} done; add --wait, or --partial "
+                "for the results so far"
+            )
+        progress = Progress(total, f"batch {batch_id[:8]}")
+        done, errors = client.wait(batch_id, total, on_progress=progress.show)
+        progress.show(done, errors, final=True)
+    n = write_batch_results(client, batch_id, output, partial=partial)
+    if output is not None:
+        click.echo(f"wrote {n} results -> {output}", err=True)
 
 
 if __name__ == "__main__":
