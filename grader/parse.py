@@ -78,6 +78,12 @@ def parse_number(raw: Any) -> ParseResult:
         return ParseFailure(f"expected a number, got {type(raw).__name__}")
     if len(raw) > MAX_NUMBER_CHARS:
         return ParseFailure(f"expected a number, got {len(raw)} characters of text")
+    # Most answers are plain ASCII decimals: one pattern match, no folding.
+    m = _NUMBER_RE.fullmatch(raw) if raw.isascii() else None
+    if m:
+        value = float(m.group(1))
+        if value - value == 0.0:
+            return ParseSuccess(value, -1)
     text = raw.translate(_FOLD)
     if not text.strip():
         return ParseFailure("expected a number, got an empty answer")

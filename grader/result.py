@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -25,19 +25,27 @@ class PartResult:
     status: Status
     feedback: str
     misconception: str | None = None
+    # The JSON form, made once: a class's many right answers share one PartResult. Read-only.
+    _json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def correct(self) -> bool:
         return self.status is Status.CORRECT
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "score": self.score,
-            "correct": self.status is Status.CORRECT,
-            "status": self.status.value,
-            "feedback": self.feedback,
-            "misconception": self.misconception,
-        }
+        if self._json is None:
+            object.__setattr__(
+                self,
+                "_json",
+                {
+                    "score": self.score,
+                    "correct": self.status is Status.CORRECT,
+                    "status": self.status.value,
+                    "feedback": self.feedback,
+                    "misconception": self.misconception,
+                },
+            )
+        return self._json  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +110,24 @@ def grade_parts(
 ) -> GradeResult:
     """Grade every asked part; the total is the points-weighted mean of the part scores."""
     parts: dict[str, PartResult] = {}
+    carries = False
     for part_id, spec in specs.items():
         raw = response.get(part_id)
         parts[part_id] = MISSING if raw is None else safe_grade(spec, raw)
-    for part_id, spec in specs.items():
-        carry = getattr(spec, "carry", None)
-        if carry is not None and parts[part_id].status is Status.INCORRECT:
-            parts[part_id] = carried_forward(part_id, spec, carry, response, parts)
-    total = weight = 0.0
-    for part_id, result in parts.items():
-        w = 1.0 if points is None else points.get(part_id, points.get("*", 1.0))
-        total += w * result.score
-        weight += w
+        carries = carries or getattr(spec, "carry", None) is not None
+    if carries:
+        for part_id, spec in specs.items():
+            carry = getattr(spec, "carry", None)
+            if carry is not None and parts[part_id].status is Status.INCORRECT:
+                parts[part_id] = carried_forward(part_id, spec, carry, response, parts)
+    if points is None:
+        total = sum(r.score for r in parts.values())
+        weight = float(len(parts))
+    else:
+        total = weight = 0.0
+        for part_id, result in parts.items():
+            w = points.get(part_id, points.get("*", 1.0))
+            total += w * result.score
+            weight += w
     score = round(total / weight, 6) if weight else 0.0
     return GradeResult(score, parts)

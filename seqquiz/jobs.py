@@ -34,6 +34,8 @@ def _field(
         if required:
             raise SubmissionError(f"{name}: is required")
         return None
+    if type(value) is kinds:  # the common case, checked first: this runs for every submission
+        return value
     if isinstance(value, bool) or not isinstance(value, kinds):
         shown = repr(value)[:60]
         names = (
@@ -44,7 +46,7 @@ def _field(
 
 
 def _variant_key(payload: Mapping[str, Any]) -> tuple[Any, int | None, dict[str, Any] | None]:
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         raise SubmissionError(f"submission must be a JSON object (got {type(payload).__name__})")
     template = REGISTRY.get(_field(payload, "template", str))
     check_version(template, payload.get("version"))

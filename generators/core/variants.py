@@ -35,7 +35,7 @@ def resolve(
             raise FieldError("seed", seed, "must be an integer from 0 to 2^63-1")
         fixed = template.validate(params, partial=True)
         fixed = {k: v for k, v in fixed.items() if k in params}
-        complete = _complete(template, params)
+        complete = _complete(template, params) if params else None
         if complete is not None:
             # Params that determine the variant on their own keep their documented defaults
             # (h_init = 0, logistic, ...): one params object is one variant for generate, solve
@@ -66,11 +66,12 @@ def _complete(template: Template, params: Mapping[str, Any]) -> dict[str, Any] |
 def tidy(value: Any) -> Any:
     """Answers as JSON shows them: 12 significant digits (no 0.09999999999999998 in an LMS
     export; far below any tolerance) and no negative zero."""
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is float:
         return float(f"{value:.12g}") + 0.0
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [tidy(v) for v in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: tidy(v) for k, v in value.items()}
     return value
 
@@ -196,7 +197,7 @@ def grade_response(
     tolerance: Mapping[str, Any] | None = None,
     points: Mapping[str, float] | None = None,
 ) -> GradeResult:
-    if not isinstance(response, Mapping):
+    if type(response) is not dict and not isinstance(response, Mapping):
         raise ResponseError("response", response, "must be an object of part id -> answer")
     specs = grading_specs(template, seed, params, tolerance)
     if points is not None:
