@@ -304,8 +304,11 @@ def demo(out_dir: Path) -> None:
     click.echo(f"{'submission':<24} {'score':>5}  first part's feedback")
     for r in results:
         if "error" in r:
+            who = (
+                r["submission_id"] if r["submission_id"] is not None else f"(line {r.get('line')})"
+            )
             click.echo(
-                f"{r['submission_id']!s:<24} {'error':>5}  {r['error']['code']}: {r['error']['message'][:60]}"
+                f"{who!s:<24} {'error':>5}  {r['error']['code']}: {r['error']['message'][:60]}"
             )
             continue
         first = next(iter(r["parts"].values()))
