@@ -10,37 +10,15 @@ from typing import Any
 import orjson
 
 from generators import REGISTRY, Variant, get_template, make_variant
+from generators.families import rnn
 from grader.examples import correct_response, near_miss
 from seqquiz import jobs
 from seqquiz.formats import FORMATS, SetInfo
 
 # The published quiz's questions, exactly as SPEC.md states them.
 PUBLISHED = [
-    (
-        "rnn-forward",
-        {
-            "x": [9, 4, -2],
-            "w_xh": 0.5,
-            "w_hh": -1.0,
-            "w_hy": -0.7,
-            "b_h": -1.0,
-            "b_y": 0,
-            "ask": ["h_2", "y_1"],
-        },
-    ),
-    (
-        "rnn-bptt",
-        {
-            "x": [18, 9, -8],
-            "w_xh": -0.1,
-            "w_hh": 0.5,
-            "w_hy": 0.25,
-            "b_h": 0.4,
-            "b_y": 0,
-            "targets": [0.1, -0.1, -0.2],
-            "ask": ["dEdz_1"],
-        },
-    ),
+    ("rnn-forward", {**rnn.PUBLISHED_FORWARD, "ask": ["h_2", "y_1"]}),
+    ("rnn-bptt", {**rnn.PUBLISHED_BPTT, "ask": ["dEdz_1"]}),
 ]
 FRESH_PER_TEMPLATE = 2
 

@@ -48,6 +48,27 @@ LATEX = {
     "target": "t",
 }
 
+# The published Week 7 quiz's questions 3 (forward pass) and 4 (backpropagation through time):
+# SPEC.md fixes their answers (h_2 = 0.0753, y_1 = -0.3551; dE/dz_1 = 0.01393, 0.01392 from the
+# hidden values 0.2, 0.4, 0.8 that its stem states).
+PUBLISHED_FORWARD: dict[str, Any] = {
+    "x": [9, 4, -2],
+    "w_xh": 0.5,
+    "w_hh": -1.0,
+    "w_hy": -0.7,
+    "b_h": -1.0,
+    "b_y": 0,
+}
+PUBLISHED_BPTT: dict[str, Any] = {
+    "x": [18, 9, -8],
+    "w_xh": -0.1,
+    "w_hh": 0.5,
+    "w_hy": 0.25,
+    "b_h": 0.4,
+    "b_y": 0,
+    "targets": [0.1, -0.1, -0.2],
+}
+
 # -- misconceptions: perturbations of the computation graph ------------------------------------
 # A backward perturbation replaces local partials while the graph is differentiated; a parameter
 # perturbation evaluates the same model with a term switched off; `off-by-one-time` reads the

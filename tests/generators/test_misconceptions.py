@@ -7,6 +7,7 @@ import pytest
 
 from generators import REGISTRY, Template, make_variant
 from generators.core.variants import grade_response
+from generators.families import rnn
 from grader.answers import IntSequenceAnswer, NumericAnswer, VectorAnswer
 
 TEMPLATES = [t for t in REGISTRY if t.misconception_codes]
@@ -45,16 +46,7 @@ def test_each_declared_code_is_recognised(template: Template) -> None:
 
 
 def test_the_published_bptt_local_term_is_missing_future_terms() -> None:
-    params = {
-        "x": [18, 9, -8],
-        "w_xh": -0.1,
-        "w_hh": 0.5,
-        "w_hy": 0.25,
-        "b_h": 0.4,
-        "b_y": 0,
-        "targets": [0.1, -0.1, -0.2],
-        "ask": ["dEdz_1"],
-    }
+    params = {**rnn.PUBLISHED_BPTT, "ask": ["dEdz_1"]}
     result = grade_response(REGISTRY.get("rnn-bptt"), None, params, {"dEdz_1": "0.012"})
     assert result.parts["dEdz_1"].misconception == "missing-future-terms"
     assert "local term" in result.parts["dEdz_1"].feedback

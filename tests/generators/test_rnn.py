@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from generators import get_template, make_variant
 from generators.core.variants import grade_response
-from generators.families import rnn_numeric
+from generators.families import rnn, rnn_numeric
 from seqquiz import jobs
 
 FORWARD = get_template("rnn-forward")
@@ -21,16 +21,8 @@ BPTT = get_template("rnn-bptt")
 FLOW = get_template("rnn-gradient-flow")
 ACTS = ("logistic", "tanh", "linear")
 
-Q3 = {"x": [9, 4, -2], "w_xh": 0.5, "w_hh": -1.0, "w_hy": -0.7, "b_h": -1.0, "b_y": 0}
-Q4 = {
-    "x": [18, 9, -8],
-    "w_xh": -0.1,
-    "w_hh": 0.5,
-    "w_hy": 0.25,
-    "b_h": 0.4,
-    "b_y": 0,
-    "targets": [0.1, -0.1, -0.2],
-}
+Q3 = rnn.PUBLISHED_FORWARD
+Q4 = rnn.PUBLISHED_BPTT
 
 
 def test_published_forward_question() -> None:

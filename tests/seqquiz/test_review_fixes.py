@@ -12,19 +12,12 @@ from click.testing import CliRunner
 
 from generators import FieldError, get_template, make_variant
 from generators.core.variants import grade_response
+from generators.families import rnn
 from seqquiz import jobs
 from seqquiz.cli import main
 
-Q3 = {"x": [9, 4, -2], "w_xh": 0.5, "w_hh": -1.0, "w_hy": -0.7, "b_h": -1.0, "b_y": 0}
-Q4 = {
-    "x": [18, 9, -8],
-    "w_xh": -0.1,
-    "w_hh": 0.5,
-    "w_hy": 0.25,
-    "b_h": 0.4,
-    "b_y": 0,
-    "targets": [0.1, -0.1, -0.2],
-}
+Q3 = rnn.PUBLISHED_FORWARD
+Q4 = rnn.PUBLISHED_BPTT
 BPTT = get_template("rnn-bptt")
 
 
