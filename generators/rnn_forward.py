@@ -9,8 +9,10 @@ from generators.core.draw import Draw
 from generators.families import rnn, rnn_numeric
 from grader import AnswerSpec, NumericAnswer, Tolerance
 
-# The published quiz asks forward values "to two decimal places".
+# The published quiz asks forward values "to two decimal places", typed "with at least two digits
+# after the decimal point" (an override can drop it: {"*": {"min_decimals": 0}}).
 FORWARD_TOLERANCE = Tolerance.decimals(2)
+MIN_DECIMALS = 2
 
 
 class RnnForward(rnn.RnnTemplate):
@@ -37,7 +39,10 @@ class RnnForward(rnn.RnnTemplate):
     ) -> dict[str, AnswerSpec]:
         wrong = self.misconceptions(params, asked)
         return {
-            p: NumericAnswer(answers[p], FORWARD_TOLERANCE, misconceptions=wrong[p]) for p in asked
+            p: NumericAnswer(
+                answers[p], FORWARD_TOLERANCE, min_decimals=MIN_DECIMALS, misconceptions=wrong[p]
+            )
+            for p in asked
         }
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -63,7 +68,10 @@ class RnnForward(rnn.RnnTemplate):
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> tuple[str, str]:
         m = self.model(params)
-        stem = rnn.describe_net(m, params) + "\n\nCompute the following, to two decimal places."
+        stem = (
+            rnn.describe_net(m, params)
+            + "\n\nCompute the following, to two decimal places (type at least two digits after the decimal point)."
+        )
         values = m.values(params)
         sol = rnn.solution(
             m, values, params, asked, {"forward": "Forward pass, one time step at a time."}

@@ -20,7 +20,11 @@ from grader.symbolic_answer import SymbolicAnswer
 def correct_response(spec: AnswerSpec) -> Any:
     """What a student who got it right would type."""
     if isinstance(spec, NumericAnswer):
-        return repr(spec.value)
+        typed = repr(spec.value)
+        if spec.min_decimals and "e" not in typed:
+            whole, _, frac = typed.partition(".")
+            typed = f"{whole}.{frac.ljust(spec.min_decimals, '0')}"  # 1.5 typed as 1.50
+        return typed
     if isinstance(spec, VectorAnswer):
         return spec.to_json()["value"]
     if isinstance(spec, MultiSelectAnswer):

@@ -153,3 +153,21 @@ class Tolerance:
         raise SpecError(
             f"{where} must have keys rtol/atol, decimals or sigfigs (got keys {sorted(keys)!r})"
         )
+
+
+def read_override(data: Any, where: str = "tolerance") -> tuple[Tolerance | None, int | None]:
+    """A part's override: a tolerance (`{"decimals": 3}`, ...) and/or `"min_decimals": d`, the
+    digits a student must type after the decimal point. Either may be absent (None)."""
+    if not isinstance(data, dict) or not data:
+        raise SpecError(f'{where} must be an object such as {{"decimals": 2}} (got {data!r})')
+    rest = dict(data)
+    min_decimals = rest.pop("min_decimals", None)
+    if min_decimals is not None and (
+        isinstance(min_decimals, bool)
+        or not isinstance(min_decimals, int)
+        or not 0 <= min_decimals <= 15
+    ):
+        raise SpecError(
+            f"{where}.min_decimals must be an integer from 0 to 15 (got {min_decimals!r})"
+        )
+    return (Tolerance.from_json(rest, where) if rest else None), min_decimals

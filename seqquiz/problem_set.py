@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from generators import REGISTRY, ParamError, TemplateError, Variant, make_variant, resolve
-from grader import GraderError, Tolerance
+from grader import GraderError
+from grader.tolerance import read_override
 
 TOP_KEYS = {"title": str, "defaults": dict, "problem": list}
 DEFAULT_KEYS = {"count": int, "seed": int, "points": (int, float, dict), "tolerance": dict}
@@ -171,7 +172,7 @@ def parse(text: str, file: str = "<problem set>") -> ProblemSet:
         tol = {**d_tol, **raw.get("tolerance", {})}
         for key, value in tol.items():
             try:
-                Tolerance.from_json(value, where=f"tolerance.{key}")
+                read_override(value, where=f"tolerance.{key}")
             except GraderError as exc:
                 text = str(exc)
                 if text.startswith(f"tolerance.{key}"):

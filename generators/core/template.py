@@ -11,6 +11,7 @@ from generators.core.draw import Draw
 from generators.core.errors import FieldError
 from grader import AnswerSpec, Tolerance
 from grader.answers import NumericAnswer, VectorAnswer
+from grader.tolerance import read_override
 
 
 class Template(ABC):
@@ -155,15 +156,16 @@ def apply_overrides(
     for pid, spec in specs.items():
         raw = overrides.get(pid, overrides.get("*"))
         if raw is not None and isinstance(spec, NumericAnswer | VectorAnswer):
-            tol = Tolerance.from_json(raw, where=f"tolerance.{pid}")
-            spec = _with_tolerance(spec, tol)
+            tol, min_decimals = read_override(raw, where=f"tolerance.{pid}")
+            spec = _with_tolerance(spec, tol or spec.tolerance, min_decimals)
         out[pid] = spec
     return out
 
 
-def _with_tolerance(spec: NumericAnswer | VectorAnswer, tol: Tolerance) -> AnswerSpec:
+def _with_tolerance(
+    spec: NumericAnswer | VectorAnswer, tol: Tolerance, min_decimals: int | None = None
+) -> AnswerSpec:
     if isinstance(spec, NumericAnswer):
-        return NumericAnswer(
-            spec.value, tol, spec.also, spec.min_decimals, spec.misconceptions, spec.carry
-        )
+        digits = spec.min_decimals if min_decimals is None else min_decimals
+        return NumericAnswer(spec.value, tol, spec.also, digits, spec.misconceptions, spec.carry)
     return VectorAnswer(spec.value, tol, spec.also, spec.misconceptions)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from generators import FieldError, get_template, make_variant
 from generators.core.variants import grade_response
 from generators.families import rnn
+from grader import SpecError
 from seqquiz import jobs
 from seqquiz.cli import main
 
@@ -137,3 +138,16 @@ def test_choice_ignores_spaces_inside() -> None:
     t = get_template("memory-capacity")
     params = {"units": 16, "model": "rnn", "ask": ["bits"]}
     assert grade_response(t, None, params, {"bits": "> 16"}).score == 1.0
+
+
+def test_min_decimals_from_the_published_quiz_and_overridable() -> None:
+    t = get_template("rnn-forward")
+    params = {**Q3, "ask": ["h_1"]}  # h_1 = 0.5073
+    assert grade_response(t, None, params, {"h_1": "0.51"}).score == 1.0
+    # Within a looser tolerance "0.5" is the right value, but typed with one digit only.
+    short = grade_response(t, None, params, {"h_1": "0.5"}, {"h_1": {"decimals": 1}})
+    assert short.score == 0.0 and "at least 2 digits" in short.parts["h_1"].feedback
+    relaxed = {"h_1": {"min_decimals": 0, "decimals": 1}}
+    assert grade_response(t, None, params, {"h_1": "0.5"}, relaxed).score == 1.0
+    with pytest.raises(SpecError, match="min_decimals must be an integer"):
+        grade_response(t, None, params, {"h_1": "0.5"}, {"h_1": {"min_decimals": "two"}})
