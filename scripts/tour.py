@@ -69,6 +69,35 @@ def main() -> None:
         ]
     (ROOT / "docs" / "tour.md").write_text("\n".join(out))
     print("wrote docs/tour.md")
+    write_readme_families()
+
+
+def write_readme_families() -> None:
+    """One variant of each family, folded, between the README's tour markers."""
+    blocks = []
+    for title, template, seed in FAMILIES:
+        md = run(["generate", template, "--seed", str(seed), "--format", "markdown"])
+        body = (
+            ("\n" + md.split("\n", 2)[2].strip())
+            .replace("\n## ", "\n#### ")
+            .replace("\n# ", "\n### ")
+        )
+        blocks += [
+            "<details>",
+            f"<summary><b>{title}</b>: <code>seqquiz generate {template} --seed {seed} --format markdown</code></summary>",
+            "",
+            body,
+            "",
+            "</details>",
+            "",
+        ]
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- tour:start -->", "<!-- tour:end -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    readme.write_text(head + start + "\n" + "\n".join(blocks) + end + tail)
+    print("wrote the families into README.md")
 
 
 if __name__ == "__main__":
