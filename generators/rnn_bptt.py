@@ -143,6 +143,11 @@ class RnnBptt(rnn.RnnTemplate):
         T = len(params["x"])
         targets = ", ".join(fmt_param(v) for v in params["targets"])
         stated = ", ".join(fmt(v) for v in self.stated_hidden(answers, T))
+        typed = (
+            " (typed `t0`, `t1`, ... in a formula)"
+            if any(p.startswith("expr_") for p in asked)
+            else ""
+        )
         hint = (
             ""
             if not stem_states_hidden(asked)
@@ -150,7 +155,7 @@ class RnnBptt(rnn.RnnTemplate):
         )
         stem = (
             rnn.describe_net(m, params)
-            + f"\n\nThe error is $E = \\sum_t \\frac{{1}}{{2}} (t_t - y_t)^2$ with targets $t = ({targets})$. "
+            + f"\n\nThe error is $E = \\sum_t \\frac{{1}}{{2}} (y^*_t - y_t)^2$ with targets $y^* = ({targets})${typed}. "
             + hint
             + "Derivatives with respect to a hidden value or a pre-activation are total derivatives: "
             "they include the paths through later time steps.\n\n"

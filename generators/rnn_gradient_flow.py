@@ -161,7 +161,7 @@ class RnnGradientFlow(rnn.RnnTemplate):
         stem = (
             rnn.describe_net(m, params)
             + f"\n\nThere are $T = {T}$ time steps. The net produces an output only at the last step, $t = T - 1 = {T - 1}$, with error "
-            f"$E = \\frac{{1}}{{2}} (t - y_{{{T - 1}}})^2$ and target $t = {fmt(params['target'])}$. "
+            f"$E = \\frac{{1}}{{2}} (y^* - y_{{{T - 1}}})^2$ and target $y^* = {fmt(params['target'])}$. "
             f"The gain $\\partial h_{{{T - 1}}} / \\partial h_0$ says how much a change of the first "
             "hidden state moves the last one, and so how strongly the error reaches back in time.\n\n"
             "Compute the following."

@@ -45,7 +45,7 @@ LATEX = {
     "b_h": "b_{h}",
     "b_y": "b_{y}",
     "h_init": r"h_{\text{init}}",
-    "target": "t",
+    "target": "y^{*}",
 }
 
 # The published Week 7 quiz's questions 3 (forward pass) and 4 (backpropagation through time):
@@ -151,11 +151,12 @@ def derive(kind: str, T: int, activation: str, perturbation: str | None = None) 
     params = [w_xh, w_hh, w_hy, b_h, b_y, h_init]
     passes: list[Adjoints] = []
     if kind == "bptt":
-        tg = [g.input(f"t_{t}") for t in range(T)]
+        # Targets y*_t: `t` already counts the time steps (students type them as t0, t1, ...).
+        tg = [g.input(f"t_{t}", f"y^{{*}}_{{{t}}}") for t in range(T)]
         E = g.define("E", sp.Add(*[sp.Rational(1, 2) * (tg[t] - ys[t]) ** 2 for t in range(T)]))
         passes.append(g.backward(E, params, "dEd", "E", rule))
     elif kind == "flow":
-        target = g.input("target", "t")
+        target = g.input("target", "y^{*}")
         E = g.define("E", sp.Rational(1, 2) * (target - ys[-1]) ** 2)
         passes.append(g.backward(hs[-1], [], "gain_", f"h_{{{T - 1}}}", rule))
         passes.append(g.backward(E, [w_xh], "dEd", "E", rule))
