@@ -3,6 +3,7 @@ asked parts, tolerance overrides and points, checked up front and built into var
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -243,5 +244,10 @@ def entry_variants(ps: ProblemSet, e: Entry) -> list[Variant]:
 
 
 def build(ps: ProblemSet) -> list[Variant]:
-    """Every entry's variants, in file order: the same file gives the same variants."""
-    return [v for e in ps.entries for v in entry_variants(ps, e)]
+    """Every entry's variants, in file order: the same file gives the same variants. Each entry
+    is a group of its own (its category in an LMS)."""
+    return [
+        dataclasses.replace(v, group=f"P{e.number:02d} {e.template}")
+        for e in ps.entries
+        for v in entry_variants(ps, e)
+    ]

@@ -103,6 +103,9 @@ class Variant:
     solution: str = ""
     points: dict[str, float] = field(default_factory=dict)
     title: str = ""
+    # The problem it answers in a problem set ("P01 rnn-forward"): exports give each group its
+    # own category, so a quiz that draws one variant per student draws from one problem only.
+    group: str = ""
 
     def to_json(self, with_answers: bool = True) -> dict[str, Any]:
         parts = []

@@ -324,10 +324,11 @@ def variant_id(v: Variant, index: int) -> str:
 
 
 def by_template(variants: Sequence[Variant]) -> dict[str, list[tuple[int, Variant]]]:
-    """Variants grouped by template in order of first appearance, each with its set position."""
+    """Variants grouped by problem (a problem-set entry, else their template) in order of first
+    appearance, each with its set position: a random draw from a group is one problem's variant."""
     groups: dict[str, list[tuple[int, Variant]]] = {}
     for i, v in enumerate(variants):
-        groups.setdefault(v.template, []).append((i, v))
+        groups.setdefault(v.group or v.template, []).append((i, v))
     return groups
 
 

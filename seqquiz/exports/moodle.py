@@ -185,7 +185,9 @@ def question(v: Variant, index: int) -> etree._Element:
         mark = C.total_points(parts)
     else:
         qtype, fill = "cloze", None
-        cloze, mark = cloze_text(parts)
+        # The cloze weights keep the parts' ratios; the question's mark is the set's points.
+        cloze, _ = cloze_text(parts)
+        mark = C.total_points(parts)
         text = f"{img}{body}\n{cloze}"
     q = etree.Element("question", type=qtype)
     _text(q, "name", C.variant_name(v, index))
@@ -213,7 +215,8 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
         _text(
             cat,
             "info",
-            f"{members[0][1].title or template}: {len(members)} variants of {template}. "
+            f"{members[0][1].title or template}: {len(members)} "
+            f"variant{'s' if len(members) != 1 else ''} of {members[0][1].template}. "
             "Add a random question from this category to give each student one of them.",
             "html",
         )

@@ -307,7 +307,9 @@ def read_moodle(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str
         else:  # pragma: no cover - a question type the writer does not make
             raise AssertionError(qtype)
     for vid, cat in categories.items():
-        assert cat.endswith("/" + by_id[vid].template), (vid, cat)
+        # One category per problem of the set (its group), else per template.
+        v = by_id[vid]
+        assert cat.endswith("/" + (v.group or v.template)), (vid, cat)
     return out
 
 
@@ -412,7 +414,7 @@ def read_gift(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str],
             where = (
                 f" {letters[pid]}{''.join(f'[{j}]' for j in box.index)}" if len(boxes) > 1 else ""
             )
-            by_name[C.variant_name(v, i) + where] = (C.variant_id(v, i), key, v.template)
+            by_name[C.variant_name(v, i) + where] = (C.variant_id(v, i), key, v.group or v.template)
     assert len(got_list) == len(order) == len(names), (len(got_list), len(order))
     out = {}
     for (name, cat), g in zip(names, got_list, strict=True):
@@ -848,7 +850,7 @@ def test_qti21_manifest_lists_every_file() -> None:
     test = etree.fromstring(z.read("assessment.xml"), XML)
     tns = {"q": "http://www.imsglobal.org/xsd/imsqti_v2p1"}
     sections = test.xpath("//q:assessmentSection", namespaces=tns)
-    assert {s.get("title") for s in sections} == {v.template for v in all_variants()}
+    assert {s.get("title") for s in sections} == {v.group or v.template for v in all_variants()}
     assert all(s.find("q:selection", tns).get("select") == "1" for s in sections)
 
 

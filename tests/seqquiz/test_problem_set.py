@@ -230,3 +230,28 @@ def test_the_docs_show_the_example_file_complete() -> None:
     doc = (ROOT / "docs" / "lms.md").read_text()
     block = doc.split("```toml\n", 1)[1].split("```", 1)[0]
     assert block.strip() == EXAMPLE.read_text().strip()
+
+
+def test_each_problem_is_its_own_group_and_moodle_marks_are_the_set_points() -> None:
+    """A random question drawn from a category must be a variant of one problem: the published
+    Q3 is not mixed with the tanh practice variants of the same template, nor Q1's RNN and HMM
+    questions with each other. A question's mark is the points the set gives its parts."""
+    from lxml import etree
+
+    from seqquiz.formats import FORMATS, SetInfo
+
+    ps = problem_set.load(EXAMPLE)
+    variants = problem_set.build(ps)
+    xml = etree.fromstring(FORMATS["moodle"].write(variants, SetInfo(ps.title, False)))
+    categories, marks, current = {}, {}, None
+    for q in xml.iter("question"):
+        if q.get("type") == "category":
+            current = q.findtext("category/text")
+            categories[current] = 0
+        else:
+            categories[current] += 1
+            marks[q.findtext("name/text")] = float(q.findtext("defaultgrade"))
+    assert len(categories) == len(ps.entries)
+    assert list(categories.values()) == [e.count for e in ps.entries]
+    first = next(name for name in marks if name.startswith("Q01 "))
+    assert marks[first] == 4.0  # published Q3: two parts of 2 points
