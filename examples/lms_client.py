@@ -3,7 +3,7 @@ called by name with `send_task`, JSON only.
 
     python examples/lms_client.py solve '{"template": "rnn-forward", "seed": 3}'
     python examples/lms_client.py grade '{"template": "rnn-forward", "seed": 3,
-        "response": {"h_2": "0.41"}, "submission_id": "alice-q3"}'
+        "response": {"h_1": "0.06"}, "submission_id": "alice-q3"}'
     python examples/lms_client.py generate-set '{"template": "rnn-forward", "count": 2}'
     python examples/lms_client.py grade-batch submissions.jsonl [--batch-id ID] [--chunk-size N]
 
@@ -53,14 +53,17 @@ def call(task: str, payload: dict[str, Any], timeout: float = 60.0) -> Any:
 
 def grade_file(path: str, batch_id: str, chunk_size: int) -> list[dict[str, Any]]:
     """Send a JSONL file of submissions in chunks under one batch id; gather the results in
-    input order. Resending a chunk (a retry after a timeout) is safe: the workers answer a
-    submission id they already graded in this batch with the result they stored."""
+    input order. Each line goes as its text, so the workers parse it exactly as the local
+    `grade-batch` does (a bad line becomes its own `bad-json` result). Resending a chunk (a retry
+    after a timeout) is safe: the workers answer a submission id they already graded in this
+    batch with the result they stored. Unlike `seqquiz grade-batch --queue`, this small client
+    does not turn a repeated submission id in another chunk into a `duplicate-submission` line."""
     subs: list[Any] = []
     lines: list[int] = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for n, raw in enumerate(f, 1):
             if raw.strip():
-                subs.append(json.loads(raw))
+                subs.append(raw.rstrip("\n"))
                 lines.append(n)
     pending = [
         app.send_task(

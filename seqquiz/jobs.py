@@ -96,7 +96,7 @@ def grade_submission(sub: Any, line: int | None = None) -> dict[str, Any]:
     input (an internal error is reported as code `internal-error`)."""
     sid = sub.get("submission_id") if isinstance(sub, dict) else None
     try:
-        if sid is not None and not isinstance(sid, str | int):
+        if sid is not None and (isinstance(sid, bool) or not isinstance(sid, str | int)):
             raise SubmissionError(f"submission_id: must be a string or an integer (got {sid!r})")
         result = grade(sub)
     except (TemplateError, GraderError) as exc:
@@ -127,7 +127,7 @@ def grade_lines(lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[d
             yield err
             continue
         sid = sub.get("submission_id") if isinstance(sub, dict) else None
-        if sid is not None and isinstance(sid, str | int):
+        if sid is not None and isinstance(sid, str | int) and not isinstance(sid, bool):
             if sid in seen:
                 yield error_result(
                     sid,

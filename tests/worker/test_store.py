@@ -34,7 +34,23 @@ def test_first_write_wins_and_counters_count_new_results(redis_server, store):
     assert 1200 < r.ttl(keys.results) <= 1234 and 1200 < r.ttl(keys.meta) <= 1234
 
 
-def test_results_survive_a_redis_restart(redis_server, store):
+@pytest.fixture
+def durable_store(tmp_path) -> Iterator[tuple[RedisServer, Store]]:
+    """A Redis that fsyncs every write: with the default `everysec`, a write made just before a
+    SIGKILL may still be waiting behind a slow fsync on a loaded machine (up to the last second
+    is lost, as docs/queue.md says), which would make this test depend on the machine's load."""
+    server = RedisServer(tmp_path / "redis-always", fsync="always").start()
+    s = Store(connect(server.url), ttl=1234)
+    try:
+        yield server, s
+    finally:
+        s.redis.close()
+        server.close_clients()
+        server.stop(kill=True)
+
+
+def test_results_survive_a_redis_restart(durable_store):
+    redis_server, store = durable_store
     store.create("b2", {"sha256": "f", "total": 2, "chunk_size": 1, "created": 0}, ["s:x", "l:2"])
     store.save("b2", [("s:x", b'{"x":1}', False), ("l:2", b'{"e":1}', True)])
     assert store.save_grade("s:one", b'{"score":1.0}') is None
