@@ -487,6 +487,12 @@ def batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool)
         fail(str(exc))
     total = status["total"]
     if not status["complete"] and total is not None and not partial:
+        if status["chunks"] is not None and status["chunks_sent"] < status["chunks"]:
+            fail(
+                f"batch {batch_id}: only {status['chunks_sent']} of {status['chunks']} chunks were "
+                f"sent (the sending client stopped); resume it with `seqquiz grade-batch FILE "
+                f"--queue --batch-id {batch_id}`, or use --partial for the results so far"
+            )
         if not wait:
             fail(
                 f"batch {batch_id}: {status['done']} of {total} done; add --wait, or --partial "

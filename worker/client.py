@@ -191,6 +191,9 @@ class BatchClient:
             "sha256": plan.sha256,
             "total": len(plan.fields),
             "chunk_size": chunk_size,
+            # How many chunks the client must send: a status can tell a batch whose sender died
+            # half-way (resume it) from one that is only slow.
+            "chunks": -(-len(plan.submissions) // chunk_size),
             "created": int(time.time()),
         }
 
@@ -226,12 +229,15 @@ class BatchClient:
             )
         done, errors = int(meta.get("done", 0)), int(meta.get("errors", 0))
         total = int(meta["total"]) if "total" in meta else None
+        chunks = int(meta["chunks"]) if "chunks" in meta else None
         return {
             "batch_id": batch_id,
             "total": total,
             "done": done,
             "errors": errors,
             "complete": total is not None and done >= total,
+            "chunks": chunks,
+            "chunks_sent": len(self.store.chunks(batch_id)),
             "created": int(meta["created"]) if "created" in meta else None,
             "expires_in": self.store.expires_in(batch_id),
         }

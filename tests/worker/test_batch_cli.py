@@ -153,3 +153,22 @@ def test_resume_a_batch_whose_client_died_while_creating_it(server, tmp_path):
     assert local.returncode == 0 and out.read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     fetched = seqquiz(server, "batch", "results", "halfmade")
     assert fetched.stdout == out.read_bytes()
+
+
+def test_results_of_a_batch_whose_sender_stopped_half_way_say_how_to_resume(server) -> None:
+    """A client killed while sending leaves chunks unsent: nothing would ever complete them, so
+    `batch results` must not wait forever but say how to resume."""
+    from worker.store import Store, connect
+
+    store = Store(connect(server.url), ttl=600)
+    try:
+        meta = {"sha256": "f", "total": 3, "chunk_size": 1, "chunks": 3, "created": 0}
+        store.create("halfsent", meta, ["s:a", "s:b", "s:c"])
+        store.record_chunk("halfsent", 0, "task-0")
+    finally:
+        store.redis.close()
+    status = json.loads(seqquiz(server, "batch", "status", "halfsent").stdout)
+    assert status["chunks"] == 3 and status["chunks_sent"] == 1 and not status["complete"]
+    proc = seqquiz(server, "batch", "results", "halfsent", "--wait")
+    assert proc.returncode == 2
+    assert b"only 1 of 3 chunks were sent" in proc.stderr and b"--batch-id halfsent" in proc.stderr
