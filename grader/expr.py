@@ -45,6 +45,7 @@ from grader.errors import SpecError
 from grader.parse import ParseFailure, ParseSuccess
 
 FUNCTIONS: tuple[str, ...] = ("sigma", "logistic", "tanh", "exp", "log", "sqrt")
+_INDEXED_RE = re.compile(r"([A-Za-z]+)([0-9]+)")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 # Characters students paste from word processors and phones, folded one-to-one to ASCII so that
 # positions in messages still point at what they typed.
@@ -309,7 +310,13 @@ class Grammar:
         if unknown:
             raise SpecError(f"functions must be among {list(FUNCTIONS)!r} (got {unknown!r})")
         # real=True lets the symbolic fallback simplify sqrt(x^2) and the like.
-        object.__setattr__(self, "symbols", {n: sp.Symbol(n, real=True) for n in names})
+        symbols = {n: sp.Symbol(n, real=True) for n in names}
+        # The stem prints h1 as $h_{1}$, so `h_1` is read as `h1` (when `h_1` is no name itself).
+        for n in names:
+            m = _INDEXED_RE.fullmatch(n)
+            if m and f"{m.group(1)}_{m.group(2)}" not in symbols:
+                symbols[f"{m.group(1)}_{m.group(2)}"] = symbols[n]
+        object.__setattr__(self, "symbols", symbols)
 
     def vocabulary(self) -> str:
         """Names and functions as the messages list them."""

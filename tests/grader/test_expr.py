@@ -468,3 +468,12 @@ def test_token_soup_parses_or_fails_and_evaluates_within_bounds(text: str) -> No
             if got is not None and back is not None:
                 assert abs(got[0] - back[0]) <= 1e-20 * max(1, abs(got[0]))
     assert time.perf_counter() - started < BUDGET
+
+
+def test_indexed_names_may_be_typed_as_the_stem_prints_them() -> None:
+    from grader.expr import Grammar
+
+    g = Grammar(("h1", "w_hh"))
+    a, b = g.parse("h_1*(1-h_1)*w_hh"), g.parse("h1*(1-h1)*w_hh")
+    assert a.value == b.value
+    assert "unknown name" in g.parse("h_2").message
