@@ -77,7 +77,7 @@ def tidy(value: Any) -> Any:
 
 
 def check_version(template: Template, version: Any) -> None:
-    if version is not None and version != template.version:
+    if version is not None and (isinstance(version, bool) or version != template.version):
         raise VersionError(
             f"version: {template.id} is at version {template.version} here; this submission names "
             f"version {version!r}, which this installation cannot grade"
