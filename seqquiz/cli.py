@@ -73,6 +73,22 @@ def templates(as_json: bool) -> None:
         )
 
 
+def output_options(f: Any) -> Any:
+    """--format, --answer-key and -o, shared by generate and build."""
+    f = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write here, not stdout.",
+    )(f)
+    f = click.option(
+        "--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex)."
+    )(f)
+    return click.option(
+        "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
+    )(f)
+
+
 def variant_options(f: Any) -> Any:
     f = click.option("--params", "params_text", metavar="JSON", help="Params as JSON (or @FILE).")(
         f
@@ -152,16 +168,7 @@ def grade(
 @click.option(
     "--tolerance", "tolerance_text", metavar="JSON", help="Tolerance overrides per part id or '*'."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
-)
-@click.option("--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here, not stdout.",
-)
+@output_options
 def generate(
     template: str,
     seed: int,
@@ -200,16 +207,7 @@ def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> 
 
 @main.command()
 @click.argument("set_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
-)
-@click.option("--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here, not stdout.",
-)
+@output_options
 def build(set_file: Path, fmt: str, answer_key: bool, output: Path | None) -> None:
     """Build a problem-set file (TOML: templates, counts, seeds, fixed params, asked parts,
     tolerance overrides, points) into FORMAT; the same file gives byte-identical output."""
