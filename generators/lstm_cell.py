@@ -209,10 +209,14 @@ class LstmCell(lstm.LstmTemplate):
             f"where $c_{{-1}} = c_{{\\text{{init}}}} = {fmt_param(params['c_init'])}$. "
             f"Over the steps $t = 0, \\ldots, {T - 1}$ the inputs and gates are:\n\n"
             + lstm.gate_table(rows, T)
-            + f"\n\nHere $T = {T}$, so $\\partial c_{{T-1}} / \\partial c_t$ is the derivative of "
-            f"the last cell value $c_{{{T - 1}}}$ with respect to the cell value at step $t$: "
-            "how strongly a gradient arriving at the end reaches back to that step.\n\n"
-            "Compute the following."
+            + (
+                f"\n\nHere $T = {T}$, so $\\partial c_{{T-1}} / \\partial c_t$ is the derivative "
+                f"of the last cell value $c_{{{T - 1}}}$ with respect to the cell value at step $t$: "
+                "how strongly a gradient arriving at the end reaches back to that step."
+                if any("dcdc" in p for p in asked)
+                else ""
+            )
+            + "\n\nCompute the following."
         )
         args = self.args(params)
         values = m.all_values(args)
