@@ -16,7 +16,8 @@ from generators import (
     grade_response,
     make_variant,
 )
-from generators.core.variants import resolve, tidy
+from generators.core.variants import resolve
+from generators.core.variants import solve as solve_answers
 from grader import GraderError
 
 
@@ -66,7 +67,7 @@ def solve(payload: Mapping[str, Any]) -> dict[str, Any]:
         "version": template.version,
         "seed": seed,
         "params": full,
-        "answers": tidy(template.solve(full)),
+        "answers": solve_answers(template, full),
     }
 
 

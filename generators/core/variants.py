@@ -63,6 +63,11 @@ def _complete(template: Template, params: Mapping[str, Any]) -> dict[str, Any] |
         return None
 
 
+def solve(template: Template, full: Mapping[str, Any]) -> dict[str, Any]:
+    """Every answer of complete params, as `solve` prints them and variants carry them."""
+    return tidy(template.solve(full))
+
+
 def tidy(value: Any) -> Any:
     """Answers as JSON shows them: 12 significant digits (no 0.09999999999999998 in an LMS
     export; far below any tolerance) and no negative zero."""
@@ -93,7 +98,7 @@ def make_variant(
     render: bool = True,
 ) -> Variant:
     full = resolve(template, seed, params)
-    answers = tidy(template.solve(full))
+    answers = solve(template, full)
     asked = full["ask"]
     specs = apply_overrides(template.specs(full, answers, asked), tolerance)
     stem = solution = ""

@@ -87,16 +87,7 @@ def test_rnn_perturbations_match_independent_computations() -> None:
 
 def test_carried_forward_credit_for_derivatives_from_own_hidden_values() -> None:
     bptt = REGISTRY.get("rnn-bptt")
-    params = {
-        "x": [18, 9, -8],
-        "w_xh": -0.1,
-        "w_hh": 0.5,
-        "w_hy": 0.25,
-        "b_h": 0.4,
-        "b_y": 0,
-        "targets": [0.1, -0.1, -0.2],
-        "ask": ["h_2", "dEdz_1"],
-    }
+    params = {**rnn.PUBLISHED_BPTT, "ask": ["h_2", "dEdz_1"]}
     v = make_variant(bptt, None, params)
     assert "hidden values of about" not in v.stem  # the question asks h_2 itself
     m = bptt.model(v.params)
