@@ -18,9 +18,11 @@ PATH_PROB_TOLERANCE = Tolerance.sigfigs(3)
 # make a different path look best and the answer is visibly unique.
 MARGIN = 1.1
 
+# Said as a fact about the response: with no state N in it, the shifted path is also a path
+# that a student may have chosen for other reasons.
 ONE_BASED_MESSAGE = (
-    "This is the right path numbered from 1. The states are numbered from 0: "
-    "state 0 is the first row of A and of B, so write each state one lower."
+    "Each state in this path is one more than in the most likely path. The states are "
+    "numbered from 0, not from 1: state 0 is the first row of A and of B."
 )
 TRANSPOSED_MESSAGE = (
     "This reads A transposed. A[i][j] is the probability of moving from state i to state j "

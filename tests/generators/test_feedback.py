@@ -132,6 +132,22 @@ def test_the_no_vanishing_heading_only_when_the_gradient_arrives_whole() -> None
     assert both == {True, False}
 
 
+def test_a_shut_keep_gate_stops_the_gradient() -> None:
+    params = {
+        "inputs": [1.0, 2.0, 3.0],
+        "keep": [1.0, 0.0, 1.0],
+        "write": [1.0, 1.0, 1.0],
+        "read": [1.0, 1.0, 1.0],
+        "ask": ["dcdc_0"],
+    }
+    v = make_variant(CELL, None, params)
+    assert v.answers["dcdc_0"] == 0
+    assert "What stops the gradient" in v.solution and "does not vanish" not in v.solution
+    whole = make_variant(CELL, None, {**params, "keep": [0.5, 1.0, 1.0]})
+    assert whole.answers["dcdc_0"] == 1
+    assert "Why the gradient does not vanish" in whole.solution
+
+
 def test_a_formula_part_is_not_answered_with_a_number() -> None:
     v = make_variant(CELL, 136)  # asks dc_3/dc_0, dc_3/dc_1 and dc_3/dc_0 as a formula
     answer = v.solution.split("**Answer.**")[1].split("\n")[0]
