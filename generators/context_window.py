@@ -160,7 +160,7 @@ def _setups(value: Any) -> list[dict[str, Any]]:
 
 class ContextWindow(Template):
     id = "context-window"
-    version = 1
+    version = 2
     title = "Enough context to recognize a phoneme?"
     family: ClassVar[str] = "concepts"
 
@@ -247,8 +247,8 @@ class ContextWindow(Template):
             "A speech recognizer has to identify a phoneme. To tell which phoneme it is, it needs "
             f"the sound from $c = {c}$ ms before the phoneme to $c = {c}$ ms after it. The phoneme "
             f"was spoken $d = {d}$ ms ago; the sound up to now has been fed in, and nothing later. "
-            f"The setups are:\n\n{setups}\n\n"
-            "Which setups have access to enough sound to recognize the phoneme now?"
+            # The question itself is the part's label, asked once.
+            f"The setups are:\n\n{setups}"
         )
         r = rule()
         after, window = r.conditions["feedforward"]

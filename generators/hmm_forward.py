@@ -96,7 +96,7 @@ def _wanted(part: str, N: int, M: int, T: int) -> list[str]:
 
 class HmmForward(hmm.HmmTemplate):
     id = "hmm-forward"
-    version = 1
+    version = 2
     title = "Forward algorithm of a hidden Markov model"
     misconception_codes = {
         hmm.MAX_INSTEAD_OF_SUM: "max over previous states where the forward algorithm sums (Viterbi's step)",

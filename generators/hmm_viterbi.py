@@ -7,7 +7,7 @@ from typing import Any
 
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
-from generators.core.symbolic import fmt
+from generators.core.symbolic import fmt, fmt_row
 from generators.families import hmm, hmm_numeric
 from grader import AnswerSpec, IntSequenceAnswer, NumericAnswer, Tolerance
 from grader.answers import Misconception
@@ -18,6 +18,12 @@ PATH_PROB_TOLERANCE = Tolerance.sigfigs(3)
 # make a different path look best and the answer is visibly unique.
 MARGIN = 1.1
 
+# Said as a fact about the response: with no state N in it, the shifted path is also a path
+# that a student may have chosen for other reasons.
+ONE_BASED_MESSAGE = (
+    "Each state in this path is one more than in the most likely path. The states are "
+    "numbered from 0, not from 1: state 0 is the first row of A and of B."
+)
 TRANSPOSED_MESSAGE = (
     "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
     "(rows are the current state), so the step into state i takes the max down column i: "
@@ -47,10 +53,11 @@ def _headings(obs: list[int], T: int) -> dict[tuple[str, int], str]:
 
 class HmmViterbi(hmm.HmmTemplate):
     id = "hmm-viterbi"
-    version = 1
+    version = 2
     title = "Viterbi decoding of a hidden Markov model"
     misconception_codes = {
         hmm.TRANSPOSED_TRANSITION: "A read as A transposed (rows taken as the next state)",
+        hmm.ONE_BASED_STATES: "the right path with the states numbered from 1 instead of 0",
     }
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
@@ -90,14 +97,19 @@ class HmmViterbi(hmm.HmmTemplate):
         out: dict[str, AnswerSpec] = {}
         for p in asked:
             if p == "path":
-                wrong = ()
-                if tr_path != answers["path"]:
-                    wrong = (
-                        Misconception(
-                            hmm.TRANSPOSED_TRANSITION, tuple(tr_path), TRANSPOSED_MESSAGE
-                        ),
-                    )
-                out[p] = IntSequenceAnswer(tuple(answers[p]), wrong)
+                right = tuple(answers["path"])
+                candidates = (
+                    Misconception(
+                        hmm.ONE_BASED_STATES, tuple(s + 1 for s in right), ONE_BASED_MESSAGE
+                    ),
+                    Misconception(hmm.TRANSPOSED_TRANSITION, tuple(tr_path), TRANSPOSED_MESSAGE),
+                )
+                wrong: list[Misconception] = []
+                for m in candidates:
+                    # A right path is never a mistake; two mistakes with one path: the first.
+                    if m.value != right and all(m.value != w.value for w in wrong):
+                        wrong.append(m)
+                out[p] = IntSequenceAnswer(right, tuple(wrong))
             else:
                 out[p] = NumericAnswer(
                     answers[p],
@@ -198,9 +210,8 @@ def _delta_table(
     rule = "|---|---|" + "---|---|" * N
     rows = []
     for t in range(T):
-        cells = " | ".join(
-            f"${fmt(values[f'delta_{t}_{i}'])}$ | {psi[t][i] if t else '—'}" for i in range(N)
-        )
+        deltas = fmt_row([values[f"delta_{t}_{i}"] for i in range(N)])
+        cells = " | ".join(f"${deltas[i]}$ | {psi[t][i] if t else '—'}" for i in range(N))
         rows.append(f"| {t} | {obs[t]} | {cells} |")
     return "\n" + "\n".join([head, rule, *rows]) + "\n"
 

@@ -13,7 +13,7 @@ from generators.core import params as P
 from generators.core import worked
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text
-from generators.core.symbolic import fmt, fmt_param
+from generators.core.symbolic import fmt, fmt_param, index_list
 from generators.families import lstm, lstm_numeric
 from grader import AnswerSpec, Tolerance
 from grader.symbolic_answer import SymbolicAnswer
@@ -72,7 +72,7 @@ def _value_name(part_id: str) -> str:
 
 class LstmCell(lstm.LstmTemplate):
     id = "lstm-cell"
-    version = 1
+    version = 2
     title = "A memory cell with keep, write and read gates"
     misconception_codes = {
         lstm.FORGOT_KEEP: "the keep gate left out: c_t = c_{t-1} + write_t x_t, so dc_{T-1}/dc_t taken as 1",
@@ -207,7 +207,7 @@ class LstmCell(lstm.LstmTemplate):
             "value to keep, how much of the input to add, and how much of the cell to show:\n\n"
             f"$$c_t = {cell_eq}, \\qquad \\mathrm{{out}}_t = {out_eq},$$\n\n"
             f"where $c_{{-1}} = c_{{\\text{{init}}}} = {fmt_param(params['c_init'])}$. "
-            f"Over the steps $t = 0, \\ldots, {T - 1}$ the inputs and gates are:\n\n"
+            f"Over the steps $t = {index_list('', T - 1)}$ the inputs and gates are:\n\n"
             + lstm.gate_table(rows, T)
             + (
                 f"\n\nHere $T = {T}$, so $\\partial c_{{T-1}} / \\partial c_t$ is the derivative "
@@ -220,8 +220,12 @@ class LstmCell(lstm.LstmTemplate):
         )
         args = self.args(params)
         values = m.all_values(args)
-        wanted = [_value_name(p) for p in asked]
-        labels = {_value_name(p): self.label(p).replace("T-1", str(T - 1)) for p in asked}
+        # A formula part is worked out as its value: listed once, under the value's own name.
+        wanted = list(dict.fromkeys(_value_name(p) for p in asked))
+        labels = {
+            _value_name(p): self.label(p.removeprefix("expr_")).replace("T-1", str(T - 1))
+            for p in asked
+        }
         formats = {n: fmt_param for n in m.arg_names}
         sol = worked.render(
             m.lines,
@@ -236,32 +240,44 @@ class LstmCell(lstm.LstmTemplate):
             labels.__getitem__,
         )
         if any(p.startswith("dcdc") for p in asked):
-            sol += "\n\n" + _why_no_vanishing(m, params, values, asked)
+            sol += "\n\n" + _keep_gates_and_the_gradient(m, params, values, asked)
         return stem, sol
 
 
-def _why_no_vanishing(
+def _keep_gates_and_the_gradient(
     m: lstm.LstmModel, params: Mapping[str, Any], values: Mapping[str, float], asked: list[str]
 ) -> str:
-    """Why the gradient survives: the local factor, from the model, and this variant's gates."""
+    """How the gradient travels back through the cell: the local factor, from the model, and
+    this variant's gates. The heading says the gradient does not vanish only when it arrives
+    undiminished; keep gates below 1 shrink it, and the heading says so."""
     T = m.T
     t = min(int(p.rpartition("_")[2]) for p in asked if p.startswith("dcdc"))
     keeps = params["keep"][t + 1 :]
+    heading = "Why the gradient does not vanish."
     if keeps:
         these = (
             f"Here the keep gates after step {t} are "
             f"${', '.join(fmt_param(k) for k in keeps)}$, so "
             f"$\\partial c_{{{T - 1}}} / \\partial c_{{{t}}} = {fmt(values[f'dcdc_c_{t}'])}$"
-            + (
-                ": every one is 1, and the gradient arrives undiminished."
-                if all(k == 1 for k in keeps)
-                else "; only the gates below 1 shrink it."
-            )
         )
+        if all(k == 1 for k in keeps):
+            these += ": every one is 1, and the gradient arrives undiminished."
+        elif any(k == 0 for k in keeps):
+            heading = "What stops the gradient."
+            these += (
+                ": a keep gate of 0 empties the cell, and with it the gradient; nothing stored "
+                "before that step reaches the end."
+            )
+        else:
+            heading = "What shrinks the gradient."
+            these += (
+                ": the keep gates below 1 shrink it, step by step, as the cell is told to "
+                "forget; only a keep gate of 1 passes it on whole."
+            )
     else:
         these = "Here no step lies between, and the derivative is 1."
     return (
-        "**Why the gradient does not vanish.** Each step back through the cell multiplies the "
+        f"**{heading}** Each step back through the cell multiplies the "
         f"gradient by $\\partial c_t / \\partial c_{{t-1}} = {m.local_factor}$, the derivative of "
         "the cell equation. There is no squashing function and no weight on this path, so no "
         "factor $w f'(z)$ that shrinks the gradient at every step as in an ordinary recurrent "

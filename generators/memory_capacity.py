@@ -160,7 +160,7 @@ def _why_not(n: float) -> str:
 
 class MemoryCapacity(Template):
     id = "memory-capacity"
-    version = 1
+    version = 2
     title = "Memory capacity of an RNN and an HMM"
     family: ClassVar[str] = "concepts"
 
@@ -223,12 +223,12 @@ class MemoryCapacity(Template):
 def _render(n: int, model: str) -> tuple[str, str]:
     c = counts(n)
     what = MODEL_WORDS[model].format(n=n)
-    options = ", ".join(f"`{o}`" for o in c.options[:-1]) + f" or `{c.options[-1]}`"
+    options = ", ".join(f"`{o}`" for o in c.options[:-1]) + f" and `{c.options[-1]}`"
+    # The question itself is the part's label: the stem sets the scene and lists the options.
     stem = (
         f"A sequence is modelled by {what}. At any one time step, everything the model knows "
         "about the earlier part of the sequence is held in its hidden state.\n\n"
-        f"How many bits of information can that hidden state carry? Answer with one of the "
-        f"options {options} (`>{n}` means more than {n} bits)."
+        f"The options are {options} (`>{n}` means more than {n} bits)."
     )
     lines = c.lines
     if model == "hmm":

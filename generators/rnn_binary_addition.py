@@ -16,8 +16,12 @@ from generators.core.errors import ParamError
 from generators.core.template import Template
 from generators.families import concepts, concepts_numeric
 from grader import AnswerSpec, BitStringAnswer
+from grader.answers import Misconception
 
 MAX_BITS = 16
+
+SUM_LSB_FIRST = "sum-lsb-first"
+MISSING_FINAL_CARRY = "missing-final-carry"
 SAMPLE_BITS = (3, 8)
 
 A, B, C = sp.symbols("a b c")
@@ -100,6 +104,37 @@ def _bits(params: Mapping[str, Any], name: str) -> str:
     return value
 
 
+def sum_misconceptions(total: str) -> tuple[Misconception, ...]:
+    """The sums a student who makes a known mistake writes, as bit strings compare (leading
+    zeros do not matter): never the right sum, and each value named by its first mistake."""
+    n = len(total) - 1
+    carry = total[0]
+    lsb_first = (
+        "This is the sum written least significant bit first, in the order the net outputs "
+        f"it. Write it most significant bit first: s_{n - 1} down to s_0, with the final carry "
+        f"c_{n - 1} in front."
+    )
+    missing_carry = (
+        f"This leaves out the final carry. After the last column the carry c_{n - 1} = {carry} "
+        f"is still in the hidden state, and it is the sum's leading bit: two {n}-bit numbers "
+        f"can add up to {n + 1} bits."
+    )
+    candidates = (
+        (SUM_LSB_FIRST, total[::-1], lsb_first),
+        (MISSING_FINAL_CARRY, total[1:], missing_carry),
+        # The outputs alone in the order they came: both mistakes, the order named first (a
+        # palindrome without its carry is taken for the missing carry above).
+        (SUM_LSB_FIRST, total[1:][::-1], lsb_first),
+    )
+    seen = {total.lstrip("0")}
+    out = []
+    for code, value, message in candidates:
+        if value.lstrip("0") not in seen:
+            seen.add(value.lstrip("0"))
+            out.append(Misconception(code, value, message))
+    return tuple(out)
+
+
 def _what_to_give(asked: list[str], n: int) -> str:
     wants = []
     if "sum" in asked:
@@ -117,6 +152,10 @@ class RnnBinaryAddition(Template):
     version = 1
     title = "A recurrent net that adds binary numbers"
     family: ClassVar[str] = "rnn"
+    misconception_codes = {
+        SUM_LSB_FIRST: "the sum written in the order the net outputs it, least significant bit first",
+        MISSING_FINAL_CARRY: "the sum without the final carry in front (n bits where it has n + 1)",
+    }
 
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
         P.check_keys(params, ("a", "b", "ask"))
@@ -183,7 +222,10 @@ class RnnBinaryAddition(Template):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
-        return {p: BitStringAnswer(answers[p]) for p in asked}
+        return {
+            p: BitStringAnswer(answers[p], sum_misconceptions(answers[p]) if p == "sum" else ())
+            for p in asked
+        }
 
     def label(self, part_id: str) -> str:
         if part_id == "sum":

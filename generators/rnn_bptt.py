@@ -43,7 +43,7 @@ def _from_own_hidden(
 
 class RnnBptt(rnn.RnnTemplate):
     id = "rnn-bptt"
-    version = 1
+    version = 2
     title = "Backpropagation through time"
 
     @property

@@ -17,7 +17,7 @@ MIN_DECIMALS = 2
 
 class RnnForward(rnn.RnnTemplate):
     id = "rnn-forward"
-    version = 1
+    version = 2
     title = "Forward pass of a recurrent net"
     kind = "forward"
     misconception_codes = {

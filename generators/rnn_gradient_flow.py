@@ -45,7 +45,7 @@ def regime(gain: float) -> str:
 
 class RnnGradientFlow(rnn.RnnTemplate):
     id = "rnn-gradient-flow"
-    version = 1
+    version = 2
     title = "Vanishing or exploding gradients"
     kind = "flow"
     misconception_codes = {

@@ -414,6 +414,7 @@ class BitStringAnswer(AnswerSpec):
 
     kind: ClassVar[str] = "bits"
     value: str
+    misconceptions: tuple[Misconception, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.value or set(self.value) - {"0", "1"}:
@@ -429,6 +430,9 @@ class BitStringAnswer(AnswerSpec):
             return _invalid(f"expected a string of 0s and 1s, got {raw.strip()[:40]!r}")
         if text.lstrip("0") == self.value.lstrip("0"):
             return PartResult(1.0, Status.CORRECT, CORRECT)
+        for m in self.misconceptions:
+            if text.lstrip("0") == m.value.lstrip("0"):
+                return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
         n = max(len(text), len(self.value))
         a, b = text.zfill(n), self.value.zfill(n)
         bad = sum(1 for x, y in zip(a, b, strict=True) if x != y)

@@ -160,15 +160,46 @@ def fmt(v: float, sig: int = 4) -> str:
         return "0"
     if float(v).is_integer() and abs(v) < 1e6:
         return str(int(v))
-    a = abs(v)
-    if 1e-3 <= a < 1e5:
+    if _plain(v):
         return f"{v:.{sig}g}"
+    return _scientific(v, sig)
+
+
+def _plain(v: float) -> bool:
+    """Whether `fmt` writes v without a power of ten."""
+    return v == 0 or (float(v).is_integer() and abs(v) < 1e6) or 1e-3 <= abs(v) < 1e5
+
+
+def _scientific(v: float, sig: int) -> str:
     mant, exp = f"{v:.{sig - 1}e}".split("e")
     return rf"{mant} \times 10^{{{int(exp)}}}"
 
 
 def fmt_param(v: float) -> str:
     return fmt(v, sig=6)
+
+
+def fmt_row(values: Sequence[float], sig: int = 4) -> list[str]:
+    """Numbers a reader compares side by side (one row of a table) in one notation: when one
+    of them needs powers of ten, all of them get them, so that 4.000 x 10^-4 does not stand
+    next to 0.00945 and look like the larger."""
+    if all(_plain(v) for v in values):
+        return [fmt(v, sig) for v in values]
+    return ["0" if v == 0 else _scientific(v, sig) for v in values]
+
+
+def index_list(name: str, last: int) -> str:
+    """name_0, ..., name_last in LaTeX, written out when there are at most three (`t = 0, 1`
+    reads better than `t = 0, ..., 1`); an empty name lists the indices themselves."""
+
+    def item(k: int) -> str:
+        if not name:
+            return str(k)
+        return f"{name}_{k}" if k < 10 else f"{name}_{{{k}}}"
+
+    if last <= 2:
+        return ", ".join(item(k) for k in range(last + 1))
+    return rf"{item(0)}, \ldots, {item(last)}"
 
 
 class Substitution:
@@ -181,9 +212,11 @@ class Substitution:
         text = sp.latex(expr, symbol_names=names, mul_symbol="dot", order="none")
         pieces = _SLOT.split(text)
         self._names = [symbols[int(i)].name for i in pieces[1::2]]
-        # A slot already inside \left( ... \right) needs no parentheses of its own for a sign.
+        # A slot already inside \left( ... \right) needs no parentheses of its own for a sign,
+        # nor does a slot that is the whole expression: h_0 = z_0 = -1.9, not (-1.9).
         self._bare = [
-            pieces[2 * k].endswith("\\left(") and pieces[2 * k + 2].startswith("\\right)")
+            (pieces[2 * k].endswith("\\left(") and pieces[2 * k + 2].startswith("\\right)"))
+            or (pieces[2 * k] == "" and pieces[2 * k + 2] == "" and len(self._names) == 1)
             for k in range(len(self._names))
         ]
         self._parts = pieces

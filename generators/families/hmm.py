@@ -13,7 +13,14 @@ import sympy as sp
 from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
-from generators.core.symbolic import Graph, Substitution, compile_straight_line, fmt, fmt_param
+from generators.core.symbolic import (
+    Graph,
+    Substitution,
+    compile_straight_line,
+    fmt,
+    fmt_param,
+    index_list,
+)
 from generators.core.template import Template
 from grader.answers import Misconception, VectorAnswer
 from grader.tolerance import Tolerance
@@ -29,6 +36,7 @@ SUM_SLACK = 1e-9
 MAX_INSTEAD_OF_SUM = "max-instead-of-sum"
 UNNORMALIZED_FILTER = "unnormalized-filter"
 TRANSPOSED_TRANSITION = "transposed-transition"
+ONE_BASED_STATES = "one-based-states"
 
 
 class OrderedMax(sp.Function):
@@ -583,7 +591,7 @@ def describe_model(params: Mapping[str, Any]) -> str:
         "symbols):\n\n"
         f"$$\\pi = {vector_latex(params['pi'], fmt_param)}, \\qquad A = {matrix_latex(params['A'])},"
         f" \\qquad B = {matrix_latex(params['B'])}.$$\n\n"
-        f"The observed sequence is $o = (o_0, \\ldots, o_{{{T - 1}}}) = ({obs})$."
+        f"The observed sequence is $o = ({index_list('o', T - 1)}) = ({obs})$."
     )
 
 

@@ -24,6 +24,7 @@ from generators.core.symbolic import (
     compile_straight_line,
     fmt,
     fmt_param,
+    index_list,
 )
 from generators.core.template import Template
 from grader.answers import Misconception
@@ -352,7 +353,7 @@ def describe_net(m: RnnModel, params: Mapping[str, Any]) -> str:
         f"with the same weights at every time step (weight tying). At each step $t$:\n\n"
         f"$$z_t = {z}, \\qquad h_t = {h}, \\qquad y_t = {y},$$\n\n"
         f"where $h_{{-1}} = h_{{\\text{{init}}}}$. The parameters are {weights}. "
-        f"The inputs are $x = ({xs})$ for $t = 0, \\ldots, {m.T - 1}$."
+        f"The inputs are $x = ({xs})$ for $t = {index_list('', m.T - 1)}$."
     )
 
 

@@ -430,7 +430,7 @@ def memory_cell_figure(p: Mapping[str, Any]) -> Figure:
         shapes.append(Label(gate_keep[0], y_cell - 18, rf"\text{{keep}} = {_n(p['keep'][t])}", 11))
         shapes.append(Arrow(((gate_keep[0] + 11, y_cell), (cx - 30, y_cell))))
         shapes.append(Box(cx, y_cell, 60, 40, f"c_{{{t}}}", fill="#eef3fb"))
-        shapes.append(Box(cx, y_in, 60, 28, rf"\text{{in}}_{{{t}}}"))
+        shapes.append(Box(cx, y_in, 60, 28, f"x_{{{t}}}"))  # the stem's name of the input
         shapes.append(Label(cx, y_in + 30, f"= {_n(inputs[t])}", 11))
         shapes.append(Arrow(((cx, y_in - 14), (cx, y_write + 11)), head=False))
         shapes.append(Circle(cx, y_write, 11, r"\times"))

@@ -105,3 +105,19 @@ def test_carried_forward_credit_for_derivatives_from_own_hidden_values() -> None
         bptt, None, params, {"h_2": str(v.answers["h_2"]), "dEdz_1": f"{own:.6f}"}
     )
     assert right.parts["dEdz_1"].score == 0
+
+
+def test_every_declared_code_is_in_the_readme_table() -> None:
+    """The README's misconception table names each code with every template that declares it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = {t.strip() for t in cells[1].split(",")}
+    for template in REGISTRY:
+        for code in template.misconception_codes:
+            assert code in rows, f"README's misconception table lacks {code}"
+            assert template.id in rows[code], f"README: {code} does not list {template.id}"
