@@ -1,5 +1,7 @@
 # The seqquiz worker: `docker compose up --scale worker=N` (see docker-compose.yml, docs/queue.md).
-FROM python:3.11-slim
+# An exact Python: constraints.txt was resolved for it (environment markers differ between
+# patch releases) and the suite ran on it.
+FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -8,13 +10,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 # README.md* : the project metadata names it; the glob keeps the build working without it.
-COPY pyproject.toml README.md* ./
+COPY constraints.txt pyproject.toml README.md* ./
 COPY generators ./generators
 COPY grader ./grader
 COPY seqquiz ./seqquiz
 COPY worker ./worker
-# hiredis: redis-py's C reply parser, several times faster on large batch replies.
-RUN pip install . hiredis \
+# Every runtime dependency at the version the test suite ran with (constraints.txt; hiredis, the
+# C reply parser, comes with redis[hiredis]).
+RUN pip install --constraint constraints.txt . \
     && useradd --create-home --uid 10001 seqquiz
 
 # A worker never runs as root (Celery warns about it; least privilege all the same).

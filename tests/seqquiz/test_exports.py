@@ -43,7 +43,7 @@ from seqquiz.formats import FORMATS, SetInfo
 from tests.seqquiz.kinds import every_kind, figure_variants
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+SCHEMAS = ROOT / "tests" / "data" / "schemas"
 XML = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=True)
 INFO = SetInfo("Week 7 / test & <checks>", answer_key=True)
 EXPORTS = ("moodle", "gift", "qti12", "qti21", "html", "latex")
@@ -812,8 +812,8 @@ def test_moodle_tolerance_cancels_moodles_own_slack(r: float, tol: dict[str, Any
 def schema(path: str) -> etree.XMLSchema:
     full = SCHEMAS / path
     assert full.is_file(), (
-        f"{full} is missing: the QTI tests validate against the official schemas in "
-        f"shared/schemas beside the repository ({SCHEMAS})"
+        f"{full} is missing: the QTI tests validate against the official schemas "
+        f"committed in tests/data/schemas ({SCHEMAS})"
     )
     return etree.XMLSchema(etree.parse(str(full), XML))
 
