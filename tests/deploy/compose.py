@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-SPEC = ROOT / "tests" / "data" / "compose-spec" / "compose-spec.json"
 
 
 def load_raw() -> dict[str, Any]:
@@ -28,7 +28,10 @@ def load_raw() -> dict[str, Any]:
 
 
 def spec() -> dict[str, Any]:
-    return json.loads(SPEC.read_text())
+    """The Compose Specification's JSON schema, as the check-jsonschema package vendors it (with
+    its Apache-2.0 licence), so the test needs no network and the repository no copy."""
+    schema = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    return json.loads(schema.read_text(encoding="utf-8"))
 
 
 # -- interpolation (compose-spec 12-interpolation.md) -------------------------------------------
