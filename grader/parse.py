@@ -22,14 +22,25 @@ _FOLD = str.maketrans(
         "\u00d7": "*",
     }
 )
-_DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?"
+# Exponents of any length: the 200-character cap bounds the work, and "1e99999" is then a
+# number too large rather than text that does not parse.
+_DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(rf"\s*({_DECIMAL})\s*")
 _FRACTION_RE = re.compile(rf"\s*({_DECIMAL})\s*/\s*({_DECIMAL})\s*")
-# "7.53 x 10^-2" and "7.53*10^-2", as people type scientific notation by hand.
+# "7.53 x 10^-2", "7.53*10^-2" and "10**-2", as people type scientific notation by hand.
 _TIMES_TEN_RE = re.compile(
-    rf"\s*({_DECIMAL})\s*[x*]\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d{{1,4}})\s*\)?\s*"
+    rf"\s*(?:({_DECIMAL})\s*[x*]\s*)?10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d+)\s*\)?\s*"
 )
+# A matrix row in brackets, inside the outer brackets of "[[a, b], [c, d]]".
+_ROW_RE = re.compile(r"[\[(]([^\[\]()]*)[\])]")
+_ROW_GAP_RE = re.compile(r"[\s,;]*")
+# Outer brackets around bracketed rows: "[[" ... "]]" (spaces allowed between).
+_OUTER_RE = re.compile(r"[\[(]\s*[\[(].*[\])]\s*[\])]", re.DOTALL)
+_ROW_SPLIT_RE = re.compile(r"\s*[;\n]\s*")
 MAX_NUMBER_CHARS = 200
+# JSON readers differ beyond 64 bits (orjson refuses, the standard library reads any size): an
+# integer that large is refused whichever reader handed it over, never quietly rounded.
+MAX_INT_BITS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +70,19 @@ def typed_decimals(text: str) -> int:
     return max(digits, 0)
 
 
+def too_large(what: str) -> str:
+    """The one message for a number beyond what the grader holds, whatever its form."""
+    return f"number too large: {what} (the largest number that can be graded is about 1.8e308)"
+
+
+def _too_large_text(text: str) -> ParseFailure:
+    shown = text.strip()
+    return ParseFailure(too_large(repr(shown if len(shown) <= 40 else shown[:37] + "...")))
+
+
 def _finite(value: float, text: str) -> ParseResult:
     if not math.isfinite(value):
-        return ParseFailure(f"{text.strip()!r} is too large to be a number here")
+        return _too_large_text(text)
     return ParseSuccess(value)
 
 
@@ -69,11 +90,19 @@ def parse_number(raw: Any) -> ParseResult:
     """Parse one real number from a JSON number or a typed string."""
     if isinstance(raw, bool):
         return ParseFailure(f"expected a number, got {str(raw).lower()}")
-    if isinstance(raw, int | float):
-        value = float(raw)
-        if not math.isfinite(value):
-            return ParseFailure("expected a finite number")
-        return ParseSuccess(value)
+    if isinstance(raw, int):
+        if raw.bit_length() > MAX_INT_BITS:
+            return ParseFailure(
+                f"number too large: an integer of more than {MAX_INT_BITS} bits (if you mean "
+                "it, type it as text in scientific notation, such as 1.8e19)"
+            )
+        return ParseSuccess(float(raw))
+    if isinstance(raw, float):
+        if math.isnan(raw):
+            return ParseFailure("expected a finite number, got NaN")
+        if math.isinf(raw):
+            return ParseFailure(too_large(repr(raw)))
+        return ParseSuccess(raw)
     if not isinstance(raw, str):
         return ParseFailure(f"expected a number, got {type(raw).__name__}")
     if len(raw) > MAX_NUMBER_CHARS:
@@ -91,7 +120,7 @@ def parse_number(raw: Any) -> ParseResult:
     if m:
         value = float(m.group(1))
         if value - value != 0.0:  # inf (nan cannot match the pattern)
-            return ParseFailure(f"{text.strip()!r} is too large to be a number here")
+            return _too_large_text(text)
         return ParseSuccess(value, -1)
     m = _FRACTION_RE.fullmatch(text)
     if m:
@@ -101,11 +130,13 @@ def parse_number(raw: Any) -> ParseResult:
         return _finite(num / den, text)
     m = _TIMES_TEN_RE.fullmatch(text)
     if m:
-        try:
-            value = float(m.group(1)) * 10.0 ** int(m.group(2))
-        except OverflowError:
-            return ParseFailure(f"{text.strip()!r} is too large to be a number here")
-        return _finite(value, text)
+        mantissa = float(m.group(1)) if m.group(1) else 1.0
+        if not math.isfinite(mantissa):
+            return _too_large_text(text)
+        if mantissa == 0:
+            return ParseSuccess(0.0)
+        # float() reads an exponent of any length (to inf or 0.0); 10.0 ** n raises instead.
+        return _finite(mantissa * float(f"1e{m.group(2)}"), text)
     return ParseFailure(
         f"expected a number such as 0.0753, -.5, 7.53e-2 or 3/40, got {raw.strip()[:40]!r}",
         _first_bad_position(text),
@@ -143,3 +174,49 @@ def parse_number_list(raw: Any, expected_len: int | None = None) -> ParseResult:
             return ParseFailure(f"entry {i}: {parsed.message}")
         values.append(parsed.value)
     return ParseSuccess(values)
+
+
+def parse_number_matrix(raw: Any, rows: int, cols: int) -> ParseResult:
+    """A matrix typed as a JSON list of rows, or as text the way a stem shows one:
+    "[[0.6, 0], [0, 0.5]]", "[0.6 0; 0 0.5]", or one row a line; the value is the entries
+    row by row."""
+    shape = f"{rows}x{cols}"
+    if isinstance(raw, str):
+        text = raw.translate(_FOLD).strip()
+        if len(text) > 20 * MAX_NUMBER_CHARS * rows:
+            return ParseFailure(f"expected a {shape} matrix, got {len(text)} characters of text")
+        if _OUTER_RE.fullmatch(text):
+            text = text[1:-1].strip()
+        items: list[Any] = []
+        if any(c in text for c in "[]()"):
+            # Rows in their own brackets; only separators may stand between them.
+            if not _ROW_GAP_RE.fullmatch(_ROW_RE.sub("", text)):
+                return ParseFailure(
+                    f"expected a {shape} matrix written as rows in brackets such as "
+                    f"[[a, b], [c, d]], got {raw.strip()[:40]!r}"
+                )
+            items = _ROW_RE.findall(text)
+        if len(items) == 1 and rows > 1:  # "[a b; c d]": the rows inside one pair of brackets
+            text, items = items[0], []
+        if not items:
+            items = [r for r in _ROW_SPLIT_RE.split(text.strip()) if r.strip()]
+        if len(items) != rows:
+            return ParseFailure(
+                f"expected a {shape} matrix ({rows} rows: [[a, b], [c, d]], or rows separated "
+                f"by ';' or new lines), got {len(items)} row{'s' if len(items) != 1 else ''}"
+            )
+    elif isinstance(raw, list | tuple):
+        if len(raw) != rows:
+            return ParseFailure(f"expected a {shape} matrix as a list of rows, got {len(raw)} rows")
+        items = list(raw)
+    else:
+        return ParseFailure(
+            f"expected a {shape} matrix as a list of rows, got {type(raw).__name__}"
+        )
+    flat: list[float] = []
+    for i, row in enumerate(items):
+        parsed = parse_number_list(row, cols)
+        if isinstance(parsed, ParseFailure):
+            return ParseFailure(f"row {i}: {parsed.message}")
+        flat.extend(parsed.value)
+    return ParseSuccess(flat)
