@@ -356,13 +356,6 @@ class ChoiceAnswer(AnswerSpec):
         return {"kind": self.kind, "value": self.value, "options": list(self.options)}
 
 
-# How a student answers a multi-select part; exports and stems may quote it.
-MULTISELECT_FORMS = (
-    'option ids in any case, separated by commas or spaces ("B, C", "b c", "{B, C}", '
-    '["B", "C"]); "none" (or [], {}) selects no option; a blank answer is not an answer'
-)
-
-
 @dataclass(frozen=True, slots=True)
 class MultiSelectAnswer(AnswerSpec):
     """A set of option ids. Score = max(0, hits/|correct| - false picks/|wrong|), the false-picks

@@ -107,6 +107,12 @@ def test_a_wrong_pick_when_nothing_qualifies_earns_no_more_than_half_right() -> 
         assert grade_response(t, None, NOTHING_QUALIFIES, {"setups": none}).score == 1.0
 
 
+def test_the_stem_says_how_to_answer_none_and_what_a_wrong_pick_scores() -> None:
+    v = make_variant(get_template("context-window"), None, NOTHING_QUALIFIES)
+    label = v.labels["setups"]
+    assert "write none" in label and "any letter scores 0" in label
+
+
 @pytest.mark.parametrize("typed", [10**400, 2**64, "10**400", "1e400", "-1e400", "1e308*10^10"])
 def test_a_number_too_large_is_one_clear_invalid_part(typed: object) -> None:
     t = get_template("rnn-forward")
