@@ -12,6 +12,7 @@ from grader.errors import SpecError
 from grader.parse import (
     MAX_INT_BITS,
     ParseFailure,
+    TooLargeNumber,
     parse_number,
     parse_number_list,
     parse_number_matrix,
@@ -296,6 +297,8 @@ def _id_text(raw: Any, where: str = "") -> str | PartResult:
     """One option id as sent: text, or a JSON number standing for a numeric id (16 for "16")."""
     if isinstance(raw, bool):
         return _invalid(f"{where}expected an option id, got {str(raw).lower()}")
+    if isinstance(raw, TooLargeNumber):
+        return _invalid(where + too_large(repr(raw.text[:40])))
     if isinstance(raw, int):
         if _too_large_int(raw):
             return _invalid(where + too_large(f"an integer of more than {MAX_INT_BITS} bits"))
@@ -508,8 +511,11 @@ class IntSequenceAnswer(AnswerSpec):
         for i, item in enumerate(raw):
             if isinstance(item, bool):
                 return _invalid(f"entry {i}: expected an integer, got {item!r}")
-            if isinstance(item, int | float) and abs(item) >= 2.0**MAX_INT_BITS:
-                return _invalid(f"entry {i}: " + too_large(str(item)[:20]))
+            if isinstance(item, TooLargeNumber) or (
+                isinstance(item, int | float) and abs(item) >= 2.0**MAX_INT_BITS
+            ):
+                shown = item.text if isinstance(item, TooLargeNumber) else str(item)
+                return _invalid(f"entry {i}: " + too_large(shown[:20]))
             if isinstance(item, int):
                 got.append(item)
             elif (isinstance(item, float) and item.is_integer()) or (
@@ -547,6 +553,8 @@ class BitStringAnswer(AnswerSpec):
             raise SpecError(f"bit string answer must be 0s and 1s (got {self.value!r})")
 
     def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, TooLargeNumber) and raw.text.isdigit():  # bits typed as a number
+            raw = raw.text
         if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             if raw >= 10**MAX_BITS_CHARS:  # str() of a huge int is slow, then refused anyway
                 return _invalid(f"expected at most {MAX_BITS_CHARS} bits, got a longer number")

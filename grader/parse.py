@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 # Characters students paste from word processors and phones, folded to ASCII before parsing.
 _FOLD = str.maketrans(
@@ -41,6 +44,60 @@ MAX_NUMBER_CHARS = 200
 # JSON readers differ beyond 64 bits (orjson refuses, the standard library reads any size): an
 # integer that large is refused whichever reader handed it over, never quietly rounded.
 MAX_INT_BITS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class TooLargeNumber:
+    """A JSON number that no float holds (1e400, an integer beyond 64 bits), kept as its text by
+    `loads_json` so that the part it answers is invalid rather than the whole request refused
+    (or the integer quietly rounded to a float, as orjson does)."""
+
+    text: str
+
+
+# orjson reads an integer beyond 64 bits as the nearest float: a run of 20 digits sends the
+# document through the standard library instead, whose hooks see each number's text.
+_LONG_DIGITS_RE = re.compile(rb"[0-9]{20,}")
+
+
+def _json_int(text: str) -> int | TooLargeNumber:
+    if len(text) < 20:
+        return int(text)
+    n = int(text) if len(text) <= 4000 else None  # int() refuses over 4300 digits anyway
+    if n is None or n.bit_length() > MAX_INT_BITS:
+        return TooLargeNumber(text[:300])  # digits a bit string typed as a number can use
+    return n
+
+
+def _json_float(text: str) -> float | TooLargeNumber:
+    value = float(text)
+    return value if math.isfinite(value) else TooLargeNumber(text[:40])
+
+
+def _json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_json(data: bytes | str) -> Any:
+    """orjson.loads, except that a number beyond what a float holds becomes a `TooLargeNumber`
+    (graded "number too large" where it answers a part) instead of an error or a rounded float.
+    Raises orjson.JSONDecodeError for text that is not JSON."""
+    raw = data.encode() if isinstance(data, str) else data
+    if not _LONG_DIGITS_RE.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if "infinity" not in str(exc):
+                raise
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes | bytearray) else raw
+    try:
+        return json.loads(
+            text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise orjson.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+    except (ValueError, RecursionError) as exc:
+        raise orjson.JSONDecodeError(str(exc), text, 0) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +137,13 @@ def _too_large_text(text: str) -> ParseFailure:
     return ParseFailure(too_large(repr(shown if len(shown) <= 40 else shown[:37] + "...")))
 
 
+_INT_TEXT_RE = re.compile(r"-?[0-9]+")
+_BIG_INT = ParseFailure(
+    f"number too large: an integer of more than {MAX_INT_BITS} bits (if you mean it, type it as "
+    "text in scientific notation, such as 1.8e19)"
+)
+
+
 def _finite(value: float, text: str) -> ParseResult:
     if not math.isfinite(value):
         return _too_large_text(text)
@@ -90,13 +154,10 @@ def parse_number(raw: Any) -> ParseResult:
     """Parse one real number from a JSON number or a typed string."""
     if isinstance(raw, bool):
         return ParseFailure(f"expected a number, got {str(raw).lower()}")
+    if isinstance(raw, TooLargeNumber):
+        return _too_large_text(raw.text) if _INT_TEXT_RE.fullmatch(raw.text) is None else _BIG_INT
     if isinstance(raw, int):
-        if raw.bit_length() > MAX_INT_BITS:
-            return ParseFailure(
-                f"number too large: an integer of more than {MAX_INT_BITS} bits (if you mean "
-                "it, type it as text in scientific notation, such as 1.8e19)"
-            )
-        return ParseSuccess(float(raw))
+        return _BIG_INT if raw.bit_length() > MAX_INT_BITS else ParseSuccess(float(raw))
     if isinstance(raw, float):
         if math.isnan(raw):
             return ParseFailure("expected a finite number, got NaN")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from generators import get_template, make_variant
 from generators.core.variants import grade_response
 from grader import Status
+from seqquiz.jobs import grade_lines
 
 FORWARD = {
     "x": [2, -1],
@@ -120,3 +122,15 @@ def test_a_number_too_large_is_one_clear_invalid_part(typed: object) -> None:
     part = result.parts["h_1"]
     assert part.status is Status.INVALID and part.feedback.startswith("number too large"), part
     assert result.parts["y_1"].status is Status.CORRECT
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400, "18446744073709551616"])
+def test_a_json_number_too_large_costs_its_part_not_the_line(number: str) -> None:
+    line = orjson.dumps(
+        {"submission_id": "s", "template": "rnn-forward", "params": FORWARD, "response": {}}
+    ).replace(b'"response":{}', b'"response":{"h_1":' + number.encode() + b',"y_1":"-0.06"}')
+    (result,) = grade_lines([line])
+    assert "error" not in result, result
+    assert result["parts"]["h_1"]["status"] == "invalid"
+    assert result["parts"]["h_1"]["feedback"].startswith("number too large")
+    assert result["parts"]["y_1"]["status"] == "correct"

@@ -1,5 +1,6 @@
 """Parsing typed numbers: what SPEC.md says must parse does, the rest is a message, never a raise."""
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,6 +8,8 @@ from hypothesis import strategies as st
 from grader.parse import (
     ParseFailure,
     ParseSuccess,
+    TooLargeNumber,
+    loads_json,
     parse_number,
     parse_number_list,
     parse_number_matrix,
@@ -118,3 +121,28 @@ def test_number_lists_and_matrices_refuse_huge_numbers_with_the_entry() -> None:
 @given(st.text(max_size=300))
 def test_arbitrary_matrix_text_never_raises(text: str) -> None:
     assert isinstance(parse_number_matrix(text, 2, 2), ParseSuccess | ParseFailure)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ('{"h": 1e400}', "1e400"),
+        ('{"h": -1e400}', "-1e400"),
+        ('{"h": ' + "1" + "0" * 41 + "}", "1" + "0" * 41),
+        ('{"h": ' + "9" * 5000 + "}", "9" * 300),
+    ],
+    ids=["1e400", "-1e400", "10**41", "5000-digits"],
+)
+def test_loads_json_keeps_a_number_no_float_holds_for_its_part(text: str, kept: str) -> None:
+    h = loads_json(text)["h"]
+    assert h == TooLargeNumber(kept)
+    assert parse_number(h).message.startswith("number too large")
+
+
+def test_loads_json_is_orjson_for_everything_else() -> None:
+    doc = '{"a": [1, 2.5, -3e-2], "b": "12345678901234567890123", "c": 18446744073709551615}'
+    assert loads_json(doc) == orjson.loads(doc)
+    assert loads_json(doc.encode()) == orjson.loads(doc)
+    for bad in ('{"a": NaN}', '{"a": Infinity}', '{"a": 1e400', "nope", "[" * 10**5 + "1e400"):
+        with pytest.raises(orjson.JSONDecodeError):
+            loads_json(bad)
