@@ -11,6 +11,7 @@ import orjson
 
 from generators import REGISTRY, TemplateError, make_variant
 from grader import GraderError
+from grader.parse import loads_json
 from seqquiz import __version__, jobs
 from seqquiz.formats import FORMATS, SetInfo
 
@@ -34,8 +35,6 @@ def parse_json_option(name: str, text: str | None) -> Any:
             fail(f"{name}: cannot read {str(path)!r}: {exc.strerror}")
     try:
         # A number no float holds answers its part "number too large", not a refused request.
-        from grader.parse import loads_json
-
         return loads_json(text)
     except orjson.JSONDecodeError as exc:
         fail(f"{name}: not valid JSON ({exc}): {text[:60]!r}")
