@@ -145,8 +145,8 @@ class NumericAnswer(AnswerSpec):
                 if typed < self.min_decimals:
                     return _invalid(
                         f"Give at least {self.min_decimals} digits after the decimal point (you "
-                        f"gave {typed}): rounded to {typed}, this is not the exact value. "
-                        "Answer again with more digits."
+                        f"gave {typed}): {raw.strip()[:40]} is close to the answer but not exact, "
+                        "so answer again with more digits."
                     )
             return RIGHT if exact else RIGHT_FROM_ROUNDED
         for m in self._active:
