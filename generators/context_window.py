@@ -233,7 +233,8 @@ class ContextWindow(Template):
     def label(self, part_id: str) -> str:
         return (
             "Which setups have enough sound to recognize the phoneme now? Select every one that "
-            "does (possibly none, possibly all)."
+            "does (possibly none, possibly all): give their letters, such as B, C, or write none; "
+            "when none does, any letter scores 0."
         )
 
     def render(

@@ -9,13 +9,33 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from grader.errors import SpecError
-from grader.parse import ParseFailure, parse_number, parse_number_list, typed_decimals
+from grader.parse import (
+    MAX_INT_BITS,
+    ParseFailure,
+    TooLargeNumber,
+    parse_number,
+    parse_number_list,
+    parse_number_matrix,
+    too_large,
+    typed_decimals,
+)
 from grader.result import PartResult, Status
-from grader.tolerance import Tolerance
+from grader.tolerance import Tolerance, is_exact
 
 # ASCII only: str.isdigit() is true for "²", which int() refuses.
 _INT_RE = re.compile(r"[+-]?[0-9]{1,9}")
 _DIGITS_RE = re.compile(r"[0-9]+")
+# Text longer than any honest answer of its kind is refused before it is split or scanned.
+MAX_CHOICE_CHARS = 200
+MAX_SELECTION_CHARS = 2000
+MAX_SELECTION_ITEMS = 200
+MAX_SEQUENCE_CHARS = 4000
+MAX_BITS_CHARS = 256
+# Words a student may type for the empty selection (case-insensitive); "" stays unanswered.
+NONE_WORDS = frozenset({"none", "none of these", "none of them", "nothing", "\u2205"})
+# Characters that separate option ids in typed text, so an id may not contain them.
+_SELECTION_SPLIT_RE = re.compile(r"[\s,;]+")
+_SELECTION_BAD_CHARS = frozenset(" \t\n\r,;[](){}'\"")
 CORRECT = "Correct."
 RIGHT = PartResult(1.0, Status.CORRECT, CORRECT)
 RIGHT_FROM_ROUNDED = PartResult(
@@ -113,14 +133,20 @@ class NumericAnswer(AnswerSpec):
         lo, hi = self._bounds[0]
         exact = lo <= s <= hi
         if exact or self._accepts(s):
-            if self.min_decimals is not None and parsed.decimals == -1:
+            # min_decimals keeps a coarse rounding from passing as an answer; the exact value
+            # ("-0.4" for -0.4, as "-2/5" is) is right however it is typed. A short rounding is
+            # a format the student fixes and resubmits (invalid), never a wrong answer.
+            if (
+                self.min_decimals is not None
+                and parsed.decimals == -1
+                and not any(is_exact(s, r) for r in (self.value, *self.also))
+            ):
                 typed = typed_decimals(raw)
                 if typed < self.min_decimals:
-                    return PartResult(
-                        0.0,
-                        Status.INCORRECT,
-                        f"Right value, but give at least {self.min_decimals} digits after the "
-                        f"decimal point (you gave {typed}).",
+                    return _invalid(
+                        f"Give at least {self.min_decimals} digits after the decimal point (you "
+                        f"gave {typed}): {raw.strip()[:40]} is close to the answer but not exact, "
+                        "so answer again with more digits."
                     )
             return RIGHT if exact else RIGHT_FROM_ROUNDED
         for m in self._active:
@@ -195,17 +221,9 @@ class VectorAnswer(AnswerSpec):
         shape = self.shape
         if len(shape) == 1:
             parsed = parse_number_list(raw, shape[0])
-            return parsed.message if isinstance(parsed, ParseFailure) else parsed.value
-        if not isinstance(raw, list | tuple) or len(raw) != shape[0]:
-            got = len(raw) if isinstance(raw, list | tuple) else type(raw).__name__
-            return f"expected a {shape[0]}x{shape[1]} matrix as a list of rows, got {got}"
-        flat: list[float] = []
-        for i, row in enumerate(raw):
-            parsed = parse_number_list(row, shape[1])
-            if isinstance(parsed, ParseFailure):
-                return f"row {i}: {parsed.message}"
-            flat.extend(parsed.value)
-        return flat
+        else:
+            parsed = parse_number_matrix(raw, shape[0], shape[1])
+        return parsed.message if isinstance(parsed, ParseFailure) else parsed.value
 
     def _label(self, k: int) -> str:
         if len(self.shape) == 2:
@@ -266,29 +284,72 @@ def _thaw(value: Any) -> Any:
     return value
 
 
+def _fold(text: str) -> str:
+    """An option id as compared: case and spaces do not matter ("> 16" is ">16", "b" is "B")."""
+    return "".join(text.split()).casefold()
+
+
+def _too_large_int(raw: int) -> bool:
+    return raw.bit_length() > MAX_INT_BITS
+
+
+def _id_text(raw: Any, where: str = "") -> str | PartResult:
+    """One option id as sent: text, or a JSON number standing for a numeric id (16 for "16")."""
+    if isinstance(raw, bool):
+        return _invalid(f"{where}expected an option id, got {str(raw).lower()}")
+    if isinstance(raw, TooLargeNumber):
+        return _invalid(where + too_large(repr(raw.text[:40])))
+    if isinstance(raw, int):
+        if _too_large_int(raw):
+            return _invalid(where + too_large(f"an integer of more than {MAX_INT_BITS} bits"))
+        return str(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            return _invalid(where + too_large(repr(raw)))
+        return f"{raw:g}"
+    if not isinstance(raw, str):
+        return _invalid(f"{where}expected an option id as text, got {type(raw).__name__}")
+    if len(raw) > MAX_CHOICE_CHARS:
+        return _invalid(f"{where}expected an option id, got {len(raw)} characters of text")
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class ChoiceAnswer(AnswerSpec):
-    """One option id out of several; each option may carry an explanation the feedback shows."""
+    """One option id out of several, matched whatever its case and spacing; each option may
+    carry an explanation the feedback shows."""
 
     kind: ClassVar[str] = "choice"
     value: str
     options: tuple[str, ...]
     explanations: tuple[tuple[str, str], ...] = ()
+    _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.value not in self.options:
             raise SpecError(
                 f"choice answer {self.value!r} is not one of the options {list(self.options)!r}"
             )
-        if len(set(self.options)) != len(self.options):
-            raise SpecError(f"choice options must be distinct (got {list(self.options)!r})")
+        lookup = {_fold(o): o for o in self.options}
+        if len(lookup) != len(self.options):
+            raise SpecError(
+                "choice options must differ in more than case and spacing "
+                f"(got {list(self.options)!r})"
+            )
+        object.__setattr__(self, "_lookup", lookup)
 
     def grade(self, raw: Any) -> PartResult:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            raw = f"{raw:g}"
-        choice = "".join(raw.split()) if isinstance(raw, str) else None  # "> 16" is ">16"
-        if choice not in self.options:
-            return _invalid(f"expected one of {', '.join(self.options)}, got {str(raw)[:40]!r}")
+        if isinstance(raw, list | tuple) and len(raw) == 1:  # ["B"], as a form may send one pick
+            raw = raw[0]
+        text = _id_text(raw)
+        if isinstance(text, PartResult):
+            return text
+        choice = self._lookup.get(_fold(text))
+        if choice is None:
+            return _invalid(
+                f"expected one of {', '.join(self.options)} (case does not matter), "
+                f"got {text.strip()[:40]!r}"
+            )
         why = dict(self.explanations).get(choice, "")
         if choice == self.value:
             return PartResult(1.0, Status.CORRECT, f"Correct. {why}".strip())
@@ -300,46 +361,111 @@ class ChoiceAnswer(AnswerSpec):
 
 @dataclass(frozen=True, slots=True)
 class MultiSelectAnswer(AnswerSpec):
-    """A set of option ids. Score = max(0, hits/|correct| - false picks/|wrong|), with a term
-    taken as 1 (hits) or 0 (false picks) when its set is empty: never below 0."""
+    """A set of option ids. Score = max(0, hits/|correct| - false picks/|wrong|), the false-picks
+    term 0 when every option is correct; when no option is correct, the empty selection scores 1
+    and any other 0 (it is a wrong answer to the question "which ones?", as in an LMS where
+    "none of these" is the one right option)."""
 
     kind: ClassVar[str] = "multiselect"
     value: tuple[str, ...]
     options: tuple[str, ...]
     explanations: tuple[tuple[str, str], ...] = ()
+    _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", tuple(sorted(self.value)))
         extra = set(self.value) - set(self.options)
         if extra:
             raise SpecError(f"multi-select answer has ids that are not options: {sorted(extra)!r}")
+        for o in self.options:
+            # Typed answers are split on these characters and "none" means no option, so an
+            # id made of them could not be selected.
+            if not o or set(o) & _SELECTION_BAD_CHARS or o.casefold() in NONE_WORDS:
+                raise SpecError(
+                    "multi-select option ids must be non-empty, without spaces, commas, "
+                    f"semicolons, brackets or quotes, and not 'none' (got {o!r})"
+                )
+        lookup = {o.casefold(): o for o in self.options}
+        if len(lookup) != len(self.options):
+            raise SpecError(
+                f"multi-select options must differ in more than case (got {list(self.options)!r})"
+            )
+        object.__setattr__(self, "_lookup", lookup)
 
-    def grade(self, raw: Any) -> PartResult:
+    def _items(self, raw: Any) -> list[str] | PartResult:
         if isinstance(raw, str):
-            # Blank text is an unanswered box, not a choice of no option; none is an empty list.
-            if not raw.strip():
-                return _invalid("no option ids given; to select none, answer with an empty list")
-            raw = [t for t in raw.replace(",", " ").split() if t]
-        if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
-            return _invalid("expected a list of option ids")
-        picked = {x.strip() for x in raw}
-        unknown = picked - set(self.options)
+            if len(raw) > MAX_SELECTION_CHARS:
+                return _invalid(f"expected option ids, got {len(raw)} characters of text")
+            text = raw.strip()
+            if not text:
+                # A blank box is an unanswered part, not a choice of no option.
+                return _invalid("no option ids given; to select none, answer none")
+            if text[:1] in "[{(" and text[-1:] in "]})":
+                text = text[1:-1].strip()
+                if not text:  # "[]", "{}", "()": the empty selection, written out
+                    return []
+            items = [t.strip("'\"") for t in _SELECTION_SPLIT_RE.split(text)]
+            if not any(items):
+                return _invalid(f"no option ids given in {raw.strip()[:20]!r}")
+            return items
+        if isinstance(raw, list | tuple):
+            if len(raw) > MAX_SELECTION_ITEMS:
+                return _invalid(f"expected option ids, got a list of {len(raw)} items")
+            items = []
+            for i, x in enumerate(raw):
+                t = _id_text(x, f"entry {i}: ")
+                if isinstance(t, PartResult):
+                    return t
+                items.append(t.strip())
+            if raw and not any(items):
+                return _invalid("no option ids given; to select none, answer none")
+            return items
+        return _invalid(
+            f'expected option ids such as "B, C" or a list ["B", "C"], got {type(raw).__name__}'
+        )
+
+    def _picked(self, raw: Any) -> frozenset[str] | PartResult:
+        items = self._items(raw)
+        if isinstance(items, PartResult):
+            return items
+        items = [t for t in items if t]
+        if not items or " ".join(items).casefold() in NONE_WORDS:
+            return frozenset()
+        picked: set[str] = set()
+        unknown: list[str] = []
+        for t in items:
+            o = self._lookup.get(t.casefold())
+            if o is None:
+                unknown.append(t[:20])
+            else:
+                picked.add(o)
+        if any(t.casefold() in NONE_WORDS for t in unknown):
+            return _invalid("'none' cannot be selected together with options")
         if unknown:
             return _invalid(
-                f"unknown option ids {sorted(unknown)!r}; options are {', '.join(self.options)}"
+                f"unknown option ids {unknown[:5]!r}; options are {', '.join(self.options)}"
             )
+        return frozenset(picked)
+
+    def grade(self, raw: Any) -> PartResult:
+        picked = self._picked(raw)
+        if isinstance(picked, PartResult):
+            return picked
         right = set(self.value)
-        wrong = set(self.options) - right
-        hits = len(picked & right) / len(right) if right else 1.0
-        false = len(picked & wrong) / len(wrong) if wrong else 0.0
-        score = round(max(0.0, hits - false), 6)
         if picked == right:
             return PartResult(1.0, Status.CORRECT, CORRECT)
+        wrong = set(self.options) - right
+        if right:
+            hits = len(picked & right) / len(right)
+            false = len(picked & wrong) / len(wrong) if wrong else 0.0
+            score = round(max(0.0, hits - false), 6)
+        else:
+            score = 0.0
         why = dict(self.explanations)
         notes = [f"{o}: {why[o]}" for o in sorted(picked ^ right) if o in why]
         missed = sorted(right - picked)
         extra = sorted(picked - right)
-        msg = "Not quite."
+        msg = "Not quite." if right else "Incorrect: no option qualifies here."
         if missed:
             msg += f" Missing: {', '.join(missed)}."
         if extra:
@@ -364,7 +490,10 @@ class IntSequenceAnswer(AnswerSpec):
         object.__setattr__(self, "value", tuple(int(v) for v in self.value))
 
     def grade(self, raw: Any) -> PartResult:
+        n = len(self.value)
         if isinstance(raw, str):
+            if len(raw) > MAX_SEQUENCE_CHARS:
+                return _invalid(f"expected {n} integers, got {len(raw)} characters of text")
             text = raw.strip().strip("[]()")
             tokens = [t for t in text.replace(",", " ").split() if t]
             if (
@@ -375,11 +504,18 @@ class IntSequenceAnswer(AnswerSpec):
                 tokens = list(tokens[0])
             raw = tokens
         if not isinstance(raw, list | tuple):
-            return _invalid(f"expected a list of {len(self.value)} integers")
+            return _invalid(f"expected a list of {n} integers")
+        if len(raw) != n:  # before reading any entry: a long list costs nothing
+            return _invalid(f"expected {n} integers, got {len(raw)}")
         got: list[int] = []
         for i, item in enumerate(raw):
             if isinstance(item, bool):
                 return _invalid(f"entry {i}: expected an integer, got {item!r}")
+            if isinstance(item, TooLargeNumber) or (
+                isinstance(item, int | float) and abs(item) >= 2.0**MAX_INT_BITS
+            ):
+                shown = item.text if isinstance(item, TooLargeNumber) else str(item)
+                return _invalid(f"entry {i}: " + too_large(shown[:20]))
             if isinstance(item, int):
                 got.append(item)
             elif (isinstance(item, float) and item.is_integer()) or (
@@ -388,15 +524,12 @@ class IntSequenceAnswer(AnswerSpec):
                 got.append(int(item))
             else:
                 return _invalid(f"entry {i}: expected an integer, got {str(item)[:20]!r}")
-        if len(got) != len(self.value):
-            return _invalid(f"expected {len(self.value)} integers, got {len(got)}")
         wrong = [i for i, (a, b) in enumerate(zip(got, self.value, strict=True)) if a != b]
         if not wrong:
             return PartResult(1.0, Status.CORRECT, CORRECT)
         for m in self.misconceptions:
             if tuple(got) == tuple(m.value):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
-        n = len(self.value)
         score = round((n - len(wrong)) / n, 6)
         return PartResult(
             score,
@@ -421,12 +554,18 @@ class BitStringAnswer(AnswerSpec):
             raise SpecError(f"bit string answer must be 0s and 1s (got {self.value!r})")
 
     def grade(self, raw: Any) -> PartResult:
+        if isinstance(raw, TooLargeNumber) and raw.text.isdigit():  # bits typed as a number
+            raw = raw.text
         if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            if raw >= 10**MAX_BITS_CHARS:  # str() of a huge int is slow, then refused anyway
+                return _invalid(f"expected at most {MAX_BITS_CHARS} bits, got a longer number")
             raw = str(raw)
         if not isinstance(raw, str):
             return _invalid("expected a string of 0s and 1s")
+        if len(raw) > 4 * MAX_BITS_CHARS:
+            return _invalid(f"expected at most {MAX_BITS_CHARS} bits, got {len(raw)} characters")
         text = raw.strip().replace(" ", "").replace("_", "")
-        if not text or len(text) > 256 or set(text) - {"0", "1"}:
+        if not text or len(text) > MAX_BITS_CHARS or set(text) - {"0", "1"}:
             return _invalid(f"expected a string of 0s and 1s, got {raw.strip()[:40]!r}")
         if text.lstrip("0") == self.value.lstrip("0"):
             return PartResult(1.0, Status.CORRECT, CORRECT)

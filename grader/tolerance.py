@@ -18,6 +18,9 @@ SIGFIGS_DEFAULT = 3
 # and a relative one, far below any tolerance a person sets, for the other modes.
 DECIMALS_SLACK = 1e-12
 RELATIVE_SLACK = 1e-12
+# A response this close to a reference is that reference, only rounded in the last float bit
+# (the typed "-0.4" against a computed -0.4000000000000001): exact, however few digits it has.
+EXACT_RTOL = 1e-12
 
 
 class ToleranceMode(StrEnum):
@@ -31,6 +34,11 @@ class ToleranceMode(StrEnum):
 def is_correct_relabs(s: float, r: float, rtol: float, atol: float) -> bool:
     """Correct when |s - r| <= atol + rtol |r|."""
     return abs(s - r) <= atol + (rtol + RELATIVE_SLACK) * abs(r)
+
+
+def is_exact(s: float, r: float) -> bool:
+    """The response is the reference itself: |s - r| <= 1e-12 |r| (r = 0 needs s = 0)."""
+    return abs(s - r) <= EXACT_RTOL * abs(r)
 
 
 def is_correct_decimals(s: float, r: float, digits: int) -> bool:

@@ -11,6 +11,7 @@ import orjson
 
 from generators import REGISTRY, TemplateError, make_variant
 from grader import GraderError
+from grader.parse import loads_json
 from seqquiz import __version__, jobs
 from seqquiz.formats import FORMATS, SetInfo
 
@@ -33,7 +34,8 @@ def parse_json_option(name: str, text: str | None) -> Any:
         except OSError as exc:
             fail(f"{name}: cannot read {str(path)!r}: {exc.strerror}")
     try:
-        return orjson.loads(text)
+        # A number no float holds answers its part "number too large", not a refused request.
+        return loads_json(text)
     except orjson.JSONDecodeError as exc:
         fail(f"{name}: not valid JSON ({exc}): {text[:60]!r}")
 

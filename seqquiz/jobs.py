@@ -19,6 +19,7 @@ from generators import (
 from generators.core.variants import resolve
 from generators.core.variants import solve as solve_answers
 from grader import GraderError
+from grader.parse import loads_json
 
 
 class SubmissionError(TemplateError):
@@ -110,7 +111,8 @@ def grade_submission(sub: Any, line: int | None = None) -> dict[str, Any]:
 def parse_line(raw: bytes | str, line: int) -> tuple[Any, dict[str, Any] | None]:
     """A JSONL line -> (submission, None) or (None, error result)."""
     try:
-        return orjson.loads(raw), None
+        # A number no float holds answers its part "number too large", not a refused line.
+        return loads_json(raw), None
     except orjson.JSONDecodeError as exc:
         return None, error_result(None, "bad-json", f"line {line}: not valid JSON ({exc})", line)
 

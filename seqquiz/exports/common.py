@@ -192,7 +192,7 @@ def blanks_for(pid: str, spec: AnswerSpec, points: float) -> tuple[Blank, ...]:
         value, options = tuple(spec.value), tuple(spec.options)
         if not value:
             # An LMS needs an option worth 100 %: "none of these" stands for the empty answer
-            # (picked with k wrong options it scores 1 - k/|wrong|, as seqquiz scores k picks).
+            # (any wrong option picked with it scores 0, as seqquiz scores any pick).
             value, options = (NONE_OF_THESE,), (*options, NONE_OF_THESE)
         return (
             Blank(
@@ -378,12 +378,14 @@ def multi_fractions(options: Sequence[str], correct: Sequence[str]) -> dict[str,
     seqquiz's multi-select score max(0, hits/|correct| - false picks/|wrong|)."""
     right = set(correct)
     wrong = [o for o in options if o not in right]
+    # When nothing qualifies seqquiz scores any pick 0, so one wrong option cancels "none".
+    penalty = 1.0 if right == {NONE_OF_THESE} else 1.0 / len(wrong)
     out = {}
     for o in options:
         if o in right:
             out[o] = 1.0 / len(right)
         else:
-            out[o] = -1.0 / len(wrong)
+            out[o] = -penalty
     return out
 
 
