@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.symbolic import fmt, fmt_param
 from generators.families import rnn, rnn_numeric
@@ -60,7 +61,10 @@ def _is_published(params: Mapping[str, Any]) -> bool:
 
 class RnnBptt(rnn.RnnTemplate):
     id = "rnn-bptt"
-    version = 1
+    version = 2
+    # A derivative asked to four decimals sits at the end of a forward and a backward chain:
+    # six carried decimals keep it there (five missed 2 of 300 sampled variants).
+    carry = Carry(6)
     title = "Backpropagation through time"
 
     @property
@@ -87,6 +91,9 @@ class RnnBptt(rnn.RnnTemplate):
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.bptt_answers(params)
+
+    def by_hand(self, params: Mapping[str, Any], rnd: Rounding) -> dict[str, Any]:
+        return rnn_numeric.bptt_answers(params, rnd)
 
     @staticmethod
     def stated_hidden(

@@ -104,6 +104,8 @@ def make_variant(
     stem = solution = ""
     if render:
         body, solution = template.render(full, answers, asked)
+        if template.carry is not None:
+            body += "\n\n" + template.carry.describe()
         stem = body + "\n\n" + parts_list(template, specs)
     return Variant(
         template=template.id,
