@@ -45,6 +45,12 @@ def _from_own_hidden(
     return compute
 
 
+def _figures(v: float, params: Mapping[str, Any]) -> str:
+    """A stated hidden value with its trailing zeros (0.320: three figures, not two)."""
+    text = f"{v:#.{STATED_SIGFIGS}g}"
+    return fmt(v) if _is_published(params) or "e" in text else text
+
+
 def _is_published(params: Mapping[str, Any]) -> bool:
     """The published quiz's question 4, whose stem must come out as it was set."""
     return (
@@ -182,7 +188,7 @@ class RnnBptt(rnn.RnnTemplate):
             stated = ", ".join(fmt(v, sig=12) for v in hidden)
             told = f"A forward pass gives the hidden values $h = ({stated})$; you may use them. "
         else:
-            stated = ", ".join(fmt(v) for v in hidden)
+            stated = ", ".join(_figures(v, params) for v in hidden)
             told = f"A forward pass gives hidden values of about $h = ({stated})$ (rounded); you may use them. "
         typed = (
             " (typed `t0`, `t1`, ... in a formula)"

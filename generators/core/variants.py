@@ -105,7 +105,8 @@ def make_variant(
     if render:
         body, solution = template.render(full, answers, asked)
         if template.carry is not None:
-            body += "\n\n" + template.carry.describe()
+            # Read with the instruction that closes the body ("Compute the following.").
+            body += " " + template.carry.describe()
         stem = body + "\n\n" + parts_list(template, specs)
     return Variant(
         template=template.id,
