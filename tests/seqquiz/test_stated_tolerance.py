@@ -230,3 +230,15 @@ def test_lms_exports_accept_the_graders_interval_for_every_template(fmt: str) ->
                     assert any(a(s) for a in accepts) == seqquiz_accepts(box, s), (fmt, vid, key, s)
                     probes += 1
     assert probes > 100
+
+
+def test_the_issues_kalman_example_reads_as_it_is_graded() -> None:
+    """lds-kalman's means: -0.3455 for -0.3335 is right by |s - r| <= 0.01 + 1% |r| (SPEC.md),
+    and the words now say so; "within 1% or ±0.01" read it as wrong."""
+    from grader import NumericAnswer, Tolerance
+
+    spec = NumericAnswer(-0.3335, Tolerance.relabs(rtol=0.01, atol=0.01))
+    w = half_width_from_words(spec.tolerance.describe(), -0.3335)
+    assert math.isclose(w, 0.013335)
+    assert spec.grade("-0.3455").score == 1.0
+    assert spec.grade(f"{-0.3335 - w - 1e-6:.7f}").score == 0.0
