@@ -26,8 +26,9 @@ CARRY = re.compile(r"Carry at least (\d+) (decimal places|significant figures)")
 
 
 def precision(v: Variant) -> tuple[int, bool]:
-    """(digits, as significant figures?) a student carries: what the stem says, else the finest
-    precision the asked parts give (a relative tolerance r asks 1 - log10(r) figures)."""
+    """(digits, as significant figures?) a student carries: what the stem says, else what the
+    asked parts ask: the most significant figures any asks (a relative tolerance r asks
+    1 + ceil(-log10 r)), or failing that the most decimals."""
     if m := CARRY.search(v.stem):
         return int(m[1]), m[2] == "significant figures"
     decimals, sigfigs = 0, 0
