@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from generators.core.carry import Rounding
 from generators.core.draw import Draw
 from generators.core.symbolic import fmt
 from generators.families import hmm, hmm_numeric
@@ -118,6 +119,9 @@ class HmmForward(hmm.HmmTemplate):
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return hmm_numeric.forward_answers(params)
+
+    def by_hand(self, params: Mapping[str, Any], rnd: Rounding) -> dict[str, Any]:
+        return hmm_numeric.forward_answers(params, rnd)
 
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from generators.core import params as P
+from generators.core.carry import Rounding
 from generators.core.draw import Draw
 from generators.core.template import Template
 from generators.families import kalman as K
@@ -40,7 +41,7 @@ def tolerance(part_id: str) -> Tolerance:
 
 class LdsKalman(Template):
     id = "lds-kalman"
-    version = 1
+    version = 2
     title = "Kalman filtering of a linear dynamical system"
     misconception_codes = {
         K.FORGOT_PROCESS_NOISE: "Q left out of the predicted variance: A V A^T instead of A V A^T + Q",
@@ -145,6 +146,9 @@ class LdsKalman(Template):
 
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return kalman_numeric.answers(params)
+
+    def by_hand(self, params: Mapping[str, Any], rnd: Rounding) -> dict[str, Any]:
+        return kalman_numeric.answers(params, rnd=rnd)
 
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.symbolic import fmt, fmt_param
 from generators.families import rnn, rnn_numeric
@@ -15,8 +16,11 @@ from grader.answers import CarryForward
 FORWARD_TOLERANCE = Tolerance.decimals(2)
 # The published quiz asks for the derivative to four decimal places.
 BACKWARD_TOLERANCE = Tolerance.decimals(4)
-# The stem states the hidden values rounded to this many decimals, as the published quiz does.
-STATED_DECIMALS = 2
+# The stem states the hidden values to this many significant figures: two decimals would state
+# tanh(2) = 0.964 as 0.96, and a derivative from those values would be 11% off the exact one.
+STATED_SIGFIGS = 3
+# The published quiz's own stem states its hidden values to two decimals (0.2, 0.4, 0.8).
+PUBLISHED_STATED_DECIMALS = 2
 # Credit for a derivative worked correctly from the student's own wrong hidden values.
 ECF_CREDIT = 0.5
 
@@ -41,9 +45,32 @@ def _from_own_hidden(
     return compute
 
 
+def _figures(v: float, params: Mapping[str, Any]) -> str:
+    """A stated hidden value with its trailing zeros (0.320: three figures, not two)."""
+    text = f"{v:#.{STATED_SIGFIGS}g}"
+    return fmt(v) if _is_published(params) or "e" in text else text
+
+
+def _is_published(params: Mapping[str, Any]) -> bool:
+    """The published quiz's question 4, whose stem must come out as it was set."""
+    return (
+        params["activation"] == "logistic"
+        and params["h_init"] == 0
+        and all(
+            [float(x) for x in params[k]] == [float(x) for x in v]
+            if isinstance(v, list)
+            else float(params[k]) == float(v)
+            for k, v in rnn.PUBLISHED_BPTT.items()
+        )
+    )
+
+
 class RnnBptt(rnn.RnnTemplate):
     id = "rnn-bptt"
     version = 2
+    # A derivative asked to four decimals sits at the end of a forward and a backward chain:
+    # six carried decimals keep it there (five missed 2 of 300 sampled variants).
+    carry = Carry(6)
     title = "Backpropagation through time"
 
     @property
@@ -71,9 +98,22 @@ class RnnBptt(rnn.RnnTemplate):
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return rnn_numeric.bptt_answers(params)
 
+    def by_hand(self, params: Mapping[str, Any], rnd: Rounding) -> dict[str, Any]:
+        return rnn_numeric.bptt_answers(params, rnd)
+
     @staticmethod
-    def stated_hidden(answers: Mapping[str, Any], T: int) -> list[float]:
-        return [round(answers[f"h_{t}"], STATED_DECIMALS) for t in range(T)]
+    def stated_hidden(
+        params: Mapping[str, Any], answers: Mapping[str, Any], T: int
+    ) -> tuple[list[float], bool]:
+        """The hidden values the stem states, and whether they are exact (linear units: the
+        stem must not call them rounded)."""
+        h = [float(answers[f"h_{t}"]) for t in range(T)]
+        if params["activation"] == "linear":
+            # Sums of products of short decimals: exact at 10 places (-1.1e-16 is float noise).
+            return [round(v, 10) + 0.0 for v in h], True
+        if _is_published(params):
+            return [round(v, PUBLISHED_STATED_DECIMALS) for v in h], False
+        return [float(f"{v:.{STATED_SIGFIGS}g}") for v in h], False
 
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
@@ -82,9 +122,10 @@ class RnnBptt(rnn.RnnTemplate):
         m = self.model(params)
         wrong = self.misconceptions(params, asked)
         asked_h = tuple(p for p in asked if p.startswith("h_"))
-        if stem_states_hidden(asked):
+        hidden, exact = self.stated_hidden(params, answers, T)
+        if stem_states_hidden(asked) and not exact:
             # Work done from the rounded hidden values the stem states is right too.
-            alt: Mapping[str, float] = m.values_from_h(params, self.stated_hidden(answers, T))
+            alt: Mapping[str, float] = m.values_from_h(params, hidden)
         else:
             alt = answers
         out: dict[str, AnswerSpec] = {}
@@ -142,17 +183,19 @@ class RnnBptt(rnn.RnnTemplate):
         m = self.model(params)
         T = len(params["x"])
         targets = ", ".join(fmt_param(v) for v in params["targets"])
-        stated = ", ".join(fmt(v) for v in self.stated_hidden(answers, T))
+        hidden, exact = self.stated_hidden(params, answers, T)
+        if exact:
+            stated = ", ".join(fmt(v, sig=12) for v in hidden)
+            told = f"A forward pass gives the hidden values $h = ({stated})$; you may use them. "
+        else:
+            stated = ", ".join(_figures(v, params) for v in hidden)
+            told = f"A forward pass gives hidden values of about $h = ({stated})$ (rounded); you may use them. "
         typed = (
             " (typed `t0`, `t1`, ... in a formula)"
             if any(p.startswith("expr_") for p in asked)
             else ""
         )
-        hint = (
-            ""
-            if not stem_states_hidden(asked)
-            else f"A forward pass gives hidden values of about $h = ({stated})$ (rounded); you may use them. "
-        )
+        hint = told if stem_states_hidden(asked) else ""
         stem = (
             rnn.describe_net(m, params)
             + f"\n\nThe error is $E = \\sum_t \\frac{{1}}{{2}} (y^*_t - y_t)^2$ with targets $y^* = ({targets})${typed}. "

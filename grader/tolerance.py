@@ -126,11 +126,13 @@ class Tolerance:
             return f"to {self.digits} decimal {places} (±{0.5 * 10.0**-self.digits:g})"
         if self.mode is ToleranceMode.SIGFIGS:
             return f"to {self.digits} significant figure{'s' if self.digits != 1 else ''}"
-        if self.atol and not self.rtol:
+        # The words state the rule the grader applies, |s - r| <= atol + rtol |r| (SPEC.md): a
+        # sum, never "1% or ±0.01", which reads as the larger of the two.
+        if not self.rtol:
             return f"within ±{self.atol:g}"
-        if self.atol <= 1e-6:
-            return f"within {self.rtol * 100:g}%"
-        return f"within {self.rtol * 100:g}% or ±{self.atol:g}"
+        if not self.atol:
+            return f"within ±{self.rtol * 100:g}% of the correct value"
+        return f"within ±({self.atol:g} + {self.rtol * 100:g}% of the correct value's size)"
 
     def to_json(self) -> dict[str, Any]:
         if self.mode is ToleranceMode.RELABS:

@@ -64,11 +64,26 @@ def _markdown(variants: Sequence[Variant], info: SetInfo) -> bytes:
         ]
     out += ["---", "", "# Answers and worked solutions", ""]
     for i, v in enumerate(variants, 1):
-        answers = "; ".join(
-            f"`{pid}` = {_plain(spec.to_json()['value'])}" for pid, spec in v.parts.items()
-        )
-        out += [f"## Problem {i}", "", f"**Answers:** {answers}", "", v.solution, ""]
+        answers = [
+            f"- `{pid}` = {_plain(spec.to_json()['value'])}{_accepted(pid, spec)}"
+            for pid, spec in v.parts.items()
+        ]
+        out += [f"## Problem {i}", "", "**Answers:**", "", *answers, "", v.solution, ""]
     return "\n".join(out).encode()
+
+
+def _accepted(pid: str, spec: Any) -> str:
+    """Every accepted interval of a numeric part, as the HTML and LaTeX keys print them."""
+    # Imported here: the exports register themselves in this module's registry.
+    from seqquiz.exports import common as C
+
+    boxes = [b for b in C.blanks_for(pid, spec, 1.0) if b.kind is C.BlankKind.NUMBER]
+    if not boxes:
+        return ""
+    return "; accepted " + ", ".join(
+        f"{b.suffix}{' ' if b.suffix else ''}" + " or ".join(C.interval_text(r) for r in b.ranges)
+        for b in boxes
+    )
 
 
 def _plain(value: Any) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.errors import FieldError
 from grader import AnswerSpec, Tolerance
@@ -50,6 +51,22 @@ class Template(ABC):
     @abstractmethod
     def reference(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Every answer from an independent numeric implementation; for the tests only."""
+
+    # -- by hand ----------------------------------------------------------------------------
+    # The precision the stem tells students to carry (`make_variant` prints it); None: the stem
+    # says nothing, and a student carries the precision the parts ask for.
+    carry: ClassVar[Carry | None] = None
+
+    def by_hand(self, params: Mapping[str, Any], rnd: Rounding) -> dict[str, Any]:
+        """Every answer worked the way a student works it: each intermediate quantity they write
+        down (and each answer) passes through `rnd`. The tests hold a student who carries the
+        stated precision to full marks. The default suits templates whose answers need no
+        rounded arithmetic (choices, bit strings); one with numeric parts must override it."""
+        if {"numeric", "vector"} & set(self.part_kinds):
+            raise NotImplementedError(
+                f"{self.id}: a template with numeric parts implements by_hand(params, rnd)"
+            )
+        return self.reference(params)
 
     @abstractmethod
     def specs(

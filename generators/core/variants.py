@@ -104,6 +104,9 @@ def make_variant(
     stem = solution = ""
     if render:
         body, solution = template.render(full, answers, asked)
+        if template.carry is not None:
+            # Read with the instruction that closes the body ("Compute the following.").
+            body += " " + template.carry.describe()
         stem = body + "\n\n" + parts_list(template, specs)
     return Variant(
         template=template.id,

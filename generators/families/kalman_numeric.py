@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from generators.core.carry import Rounding, exact
+
 
 def _mat(value: Any, rows: int, cols: int) -> np.ndarray:
     return np.asarray(value, dtype=float).reshape(rows, cols)
@@ -53,7 +55,10 @@ def _json(x: np.ndarray) -> Any:
 
 
 def run(
-    p: Mapping[str, Any], mistake: str | None = None, only_at: int | None = None
+    p: Mapping[str, Any],
+    mistake: str | None = None,
+    only_at: int | None = None,
+    rnd: Rounding = exact,
 ) -> dict[str, list[np.ndarray]]:
     """The filter's predicted and filtered moments and gains at every step. With `mistake`
     ('skipped-predict' or 'forgot-process-noise') the predict step is done wrong from t = 1 on,
@@ -64,6 +69,11 @@ def run(
         q: [] for q in ("pred_mean", "pred_var", "gain", "mean", "var")
     }
     mean, var = a["mu0"], a["V0"]
+
+    def r(x: np.ndarray) -> np.ndarray:
+        # Each matrix a student writes down, entry by entry at the precision they carry.
+        return np.vectorize(rnd, otypes=[float])(x) if rnd is not exact else x
+
     for t in range(a["T"]):
         wrong = mistake if only_at is None or only_at == t else None
         if t > 0:
@@ -73,17 +83,17 @@ def run(
                 prior = a["A"] @ mean
                 if a["k"]:
                     prior = prior + a["B"] @ a["u"][t]
-                cov = a["A"] @ var @ a["A"].T
+                cov = r(a["A"] @ var @ a["A"].T)
                 if wrong != "forgot-process-noise":
                     cov = cov + a["Q"]
-                mean, var = prior, cov
+                mean, var = r(prior), r(cov)
         out["pred_mean"].append(mean)
         out["pred_var"].append(var)
         C, R = a["C"], a["R"]
-        S = C @ var @ C.T + R
-        K = np.linalg.solve(S.T, (var @ C.T).T).T  # K S = V C^T
-        mean = mean + K @ (a["obs"][t] - C @ mean)
-        var = (np.eye(n) - K @ C) @ var
+        S = r(C @ var @ C.T + R)
+        K = r(np.linalg.solve(S.T, (var @ C.T).T).T)  # K S = V C^T
+        mean = r(mean + K @ r(a["obs"][t] - C @ mean))
+        var = r(r(np.eye(n) - K @ C) @ var)
         out["gain"].append(K)
         out["mean"].append(mean)
         out["var"].append(var)
@@ -91,8 +101,12 @@ def run(
 
 
 def answers(
-    p: Mapping[str, Any], mistake: str | None = None, only_at: int | None = None
+    p: Mapping[str, Any],
+    mistake: str | None = None,
+    only_at: int | None = None,
+    rnd: Rounding = exact,
 ) -> dict[str, Any]:
-    """Every answer id of lds-kalman, shaped as JSON (with a mistake: see `run`)."""
-    r = run(p, mistake, only_at)
+    """Every answer id of lds-kalman, shaped as JSON (with a mistake: see `run`; `rnd`: worked
+    by hand, every matrix rounded as it is written down)."""
+    r = run(p, mistake, only_at, rnd)
     return {f"{q}_{t}": _json(r[q][t]) for t in range(len(r["mean"])) for q in r}

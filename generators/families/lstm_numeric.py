@@ -7,27 +7,34 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from generators.core.carry import Rounding, exact
 
-def cell_run(p: Mapping[str, Any], start: int = 0, c_prev: float | None = None) -> list[float]:
+
+def cell_run(
+    p: Mapping[str, Any], start: int = 0, c_prev: float | None = None, rnd: Rounding = exact
+) -> list[float]:
     """The memory cell's values c_start..c_{T-1}, from c_{start-1} = c_prev (c_init by default)."""
     c = p["c_init"] if c_prev is None else c_prev
     cells = []
     for t in range(start, len(p["inputs"])):
-        c = p["keep"][t] * c + p["write"][t] * p["inputs"][t]
+        c = rnd(p["keep"][t] * c + p["write"][t] * p["inputs"][t])
         cells.append(c)
     return cells
 
 
-def cell_answers(p: Mapping[str, Any]) -> dict[str, float]:
-    cells = cell_run(p)
+def cell_answers(p: Mapping[str, Any], rnd: Rounding = exact) -> dict[str, float]:
+    cells = cell_run(p, rnd=rnd)
     T = len(cells)
     out: dict[str, float] = {}
     for t, c in enumerate(cells):
         out[f"cell_{t}"] = c
-        out[f"out_{t}"] = p["read"][t] * c
+        out[f"out_{t}"] = rnd(p["read"][t] * c)
     for t in range(T):
         # The cell is linear in its old value with slope keep: dc_{T-1}/dc_t is their product.
-        out[f"dcdc_{t}"] = float(math.prod(p["keep"][t + 1 :]))
+        dcdc = 1.0
+        for keep in p["keep"][t + 1 :]:
+            dcdc = rnd(dcdc * keep)
+        out[f"dcdc_{t}"] = float(dcdc)
         out[f"expr_dcdc_{t}"] = out[f"dcdc_{t}"]  # a formula's value at the variant's gates
     return out
 
@@ -39,8 +46,9 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def step_answers(p: Mapping[str, Any]) -> dict[str, float]:
-    """A standard LSTM with scalar input and hidden state, one step at a time."""
+def step_answers(p: Mapping[str, Any], rnd: Rounding = exact) -> dict[str, float]:
+    """A standard LSTM with scalar input and hidden state, one step at a time (`rnd` rounds
+    each pre-activation, gate, cell and output as a student writes it down)."""
     h, c = p["h_init"], p["c_init"]
     w = p["w"]
     out: dict[str, float] = {}
@@ -48,13 +56,13 @@ def step_answers(p: Mapping[str, Any]) -> dict[str, float]:
 
         def pre(gate: str, x: float = x, h: float = h) -> float:
             wx, wh, b = w[gate]
-            return wx * x + wh * h + b
+            return rnd(wx * x + wh * h + b)
 
-        i = _sigmoid(pre("i"))
-        f = _sigmoid(pre("f"))
-        g = math.tanh(pre("g"))
-        o = _sigmoid(pre("o"))
-        c = f * c + i * g
-        h = o * math.tanh(c)
+        i = rnd(_sigmoid(pre("i")))
+        f = rnd(_sigmoid(pre("f")))
+        g = rnd(math.tanh(pre("g")))
+        o = rnd(_sigmoid(pre("o")))
+        c = rnd(rnd(f * c) + rnd(i * g))
+        h = rnd(o * rnd(math.tanh(c)))
         out |= {f"i_{t}": i, f"f_{t}": f, f"g_{t}": g, f"o_{t}": o, f"c_{t}": c, f"h_{t}": h}
     return out

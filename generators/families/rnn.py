@@ -403,8 +403,11 @@ def fmt_values(values: list[float]) -> str:
 
 # -- the family's template base ---------------------------------------------------------------
 
-# How far a pre-activation may go before the unit counts as saturated (sigma'(4) = 0.018).
-SATURATION = {"logistic": 4.0, "tanh": 2.5, "linear": 25.0}
+# How far a sampled pre-activation may go: beyond it the unit is saturated, its slope too small
+# for a derivative worked by hand to mean anything. The bounds keep the slope at least
+# SATURATION_SLOPE: sigma'(3) = 0.045, tanh'(2) = 0.071 (tanh'(2.5) would be 0.027).
+SATURATION = {"logistic": 3.0, "tanh": 2.0, "linear": 25.0}
+SATURATION_SLOPE = 0.045
 
 
 class RnnTemplate(Template):

@@ -139,6 +139,29 @@ class Part:
     spec: AnswerSpec
 
 
+# A printed bound is off the grader's by at most this fraction of the interval's half-width, so
+# a reader who trusts the key is never more than a hair from the grader's verdict.
+KEY_BOUND_ERROR = 1e-4
+
+
+def bound_text(x: float, half: float) -> str:
+    """A bound of an accepted interval as printed in a key: enough decimals that it is within
+    KEY_BOUND_ERROR x half of the exact bound (rounding to the answer's own precision would print
+    the 6 significant digits of 0.6410 +- 0.0114 as a narrower or wider interval than the grader's)."""
+    if half <= 0:
+        return plain(float(x))
+    digits = max(0, math.ceil(-math.log10(2 * KEY_BOUND_ERROR * half)))
+    text = f"{x:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def interval_text(r: Range) -> str:
+    """`[lo, hi]` as the keys print an accepted interval."""
+    return f"[{bound_text(r.lo, r.half)}, {bound_text(r.hi, r.half)}]"
+
+
 def ranges_for(tol: Tolerance, refs: Iterable[float]) -> tuple[Range, ...]:
     out: list[Range] = []
     for r in refs:

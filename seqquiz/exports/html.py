@@ -84,7 +84,7 @@ def _answer_cells(b: C.Blank) -> tuple[str, str]:
         shown = _g(b.value)
         accepted = " or ".join(
             f'<span class="range" data-lo="{C.num(r.lo)}" data-hi="{C.num(r.hi)}">'
-            f"[{_g(r.lo)}, {_g(r.hi)}]</span>"
+            f"{C.interval_text(r)}</span>"
             for r in b.ranges
         )
         return f'<span data-value="{C.num(b.value)}">{shown}</span>', accepted

@@ -49,7 +49,7 @@ def part_tex(p: C.Part) -> str:
 def _answer(b: C.Blank) -> tuple[str, str]:
     """(the answer as printed, what is accepted)."""
     if b.kind is C.BlankKind.NUMBER:
-        acc = " or ".join(f"$[{_g(r.lo)}, {_g(r.hi)}]$" for r in b.ranges)
+        acc = " or ".join(f"${C.interval_text(r)}$" for r in b.ranges)
         return f"${_g(b.value)}$", acc
     if b.kind is C.BlankKind.INTEGER:
         return f"${b.value}$", "exactly"
