@@ -149,9 +149,10 @@ def grade_submission(sub: Any, line: int | None = None) -> dict[str, Any]:
 
 BOM = b"\xef\xbb\xbf"
 _EOL = re.compile(rb"\r\n|\r|\n")
-# orjson keeps integers exact up to 2^64-1 (20 digits) and turns longer ones into floats.
-_LONG_DIGITS = re.compile(rb"\d{20}")
-_LONG_DIGITS_STR = re.compile(r"\d{20}")
+# orjson keeps integers exact only from -2^63 to 2^64-1 and turns others into floats; -2^63-1
+# already has 19 digits.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+_LONG_DIGITS_STR = re.compile(r"\d{19}")
 
 
 def _finite(text: str) -> float:
