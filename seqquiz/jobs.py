@@ -166,16 +166,9 @@ def _no_constant(text: str) -> Any:
     raise ValueError(f"{text} is not JSON")
 
 
-def loads(raw: bytes | str) -> Any:
-    """JSON text -> value, with integers of any length kept exact (an id above 2^64 stays an int,
-    for the id rule to judge, never a float). Raises ValueError with the reason."""
-    long_digits = (
-        _LONG_DIGITS.search(raw) if isinstance(raw, bytes) else _LONG_DIGITS_STR.search(raw)
-    )
-    if long_digits is None:
-        return orjson.loads(raw)
-    # Rare: the standard parser keeps big integers exact; NaN, Infinity and 1e999 are refused
-    # as orjson refuses them.
+def _loads_exact(raw: bytes | str) -> Any:
+    """The standard parser, which keeps integers of any length exact; NaN, Infinity and 1e999
+    are refused as orjson refuses them."""
     try:
         text = raw.decode() if isinstance(raw, bytes) else raw
         return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
@@ -183,6 +176,17 @@ def loads(raw: bytes | str) -> Any:
         raise ValueError("nested too deeply") from None
     except UnicodeDecodeError:
         raise ValueError("not valid UTF-8") from None
+
+
+def _long_digits(raw: bytes | str) -> bool:
+    found = _LONG_DIGITS.search(raw) if isinstance(raw, bytes) else _LONG_DIGITS_STR.search(raw)
+    return found is not None
+
+
+def loads(raw: bytes | str) -> Any:
+    """JSON text -> value, with integers of any length kept exact. Raises ValueError with the
+    reason."""
+    return _loads_exact(raw) if _long_digits(raw) else orjson.loads(raw)
 
 
 def jsonl_lines(src: IO[bytes], chunk: int = 1 << 16) -> Iterator[bytes]:
@@ -195,16 +199,23 @@ def jsonl_lines(src: IO[bytes], chunk: int = 1 << 16) -> Iterator[bytes]:
         buf += data
     if buf.startswith(BOM):
         del buf[: len(BOM)]
-    scan = 0
+    scan = 0  # buf[:scan] holds no line end (but a last CR, when scan points at it)
     while True:
-        start = 0
-        for m in _EOL.finditer(buf, scan):
-            if m.end() == len(buf) and m.group() == b"\r":
-                break  # the next chunk may start with the LF of a CRLF
-            yield bytes(buf[start : m.start()])
-            start = m.end()
-        del buf[:start]
-        scan = max(len(buf) - 1, 0)
+        if buf.find(b"\r", scan) < 0:  # LF only, the common case: split at C speed
+            last = buf.rfind(b"\n", scan)
+            if last >= 0:
+                yield from bytes(buf[:last]).split(b"\n")
+                del buf[: last + 1]
+            scan = len(buf)
+        else:
+            start = 0
+            for m in _EOL.finditer(buf, scan):
+                if m.end() == len(buf) and m.group() == b"\r":
+                    break  # the next chunk may start with the LF of a CRLF
+                yield bytes(buf[start : m.start()])
+                start = m.end()
+            del buf[:start]
+            scan = max(len(buf) - 1, 0)
         data = read(chunk)
         if not data:
             break
@@ -218,7 +229,18 @@ def parse_line(raw: bytes | str, line: int) -> tuple[Any, dict[str, Any] | None]
     if line == 1:
         raw = raw.removeprefix(BOM) if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
     try:
-        return loads(raw), None
+        try:
+            sub = orjson.loads(raw)  # the hot path: no scan of the line for long numbers
+        except orjson.JSONDecodeError:
+            if not _long_digits(raw):
+                raise
+            sub = _loads_exact(raw)  # an integer orjson cannot hold as a double (10^400)
+        else:
+            if type(sub) is dict and type(sub.get("submission_id")) is float:
+                # orjson turned an id beyond 64 bits into a float: read it again exactly, so the
+                # id rule judges the integer the client sent.
+                sub = _loads_exact(raw)
+        return sub, None
     except ValueError as exc:
         return None, error_result(None, "bad-json", f"line {line}: not valid JSON ({exc})", line)
 

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from lxml import etree
 
 from generators import REGISTRY, TemplateError, make_variant
@@ -243,7 +245,29 @@ def test_jsonl_lines_split_at_lf_crlf_and_cr_across_chunk_edges(chunk: int) -> N
     assert list(jobs.jsonl_lines(io.BytesIO(b"\xef\xbb"), chunk=chunk)) == [b"\xef\xbb"]
 
 
-@pytest.mark.parametrize("sid", [2**64, 2**70, -(2**63) - 1, 10**30])
+@given(
+    st.lists(st.tuples(st.binary(max_size=4), st.sampled_from([b"\n", b"\r\n", b"\r"]))),
+    st.booleans(),
+    st.integers(1, 7),
+)
+def test_jsonl_lines_give_back_the_lines_written(
+    rows: list[tuple[bytes, bytes]], bom: bool, chunk: int
+) -> None:
+    lines = [text.replace(b"\r", b"").replace(b"\n", b"") for text, _ in rows]
+    ends = [end for _, end in rows]
+    # A lone CR then an empty LF-ended line reads as one CRLF: no reader can tell them apart.
+    assume(
+        not any(
+            e == b"\r" and not nxt and f == b"\n"
+            for e, nxt, f in zip(ends, lines[1:], ends[1:], strict=False)
+        )
+    )
+    data = (jobs.BOM if bom else b"") + b"".join(t + e for t, e in zip(lines, ends, strict=True))
+    assume(not (not bom and data.startswith(jobs.BOM)))
+    assert list(jobs.jsonl_lines(io.BytesIO(data), chunk=chunk)) == lines
+
+
+@pytest.mark.parametrize("sid", [2**64, 2**70, -(2**63) - 1, 10**30, -(10**400)])
 def test_integer_ids_beyond_64_bits_stay_exact_ints(sid: int) -> None:
     raw = b'{"submission_id": ' + str(sid).encode() + b', "template": "rnn-forward"}'
     sub, err = jobs.parse_line(raw, 1)
