@@ -16,7 +16,7 @@ from generators import REGISTRY, TemplateError
 from grader import GraderError
 from seqquiz import __version__, jobs
 from seqquiz.formats import FORMATS, SetInfo
-from seqquiz.outfile import OutputError, atomic_output, check_output
+from seqquiz.outfile import OutputError, atomic_output, check_output, stdout_sink
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, reported in one line (SEQQUIZ_TRACEBACK=1 shows it)
@@ -52,7 +52,7 @@ def parse_json_option(name: str, text: str | None) -> Any:
 
 
 def emit(data: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    stdout_sink().write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def input_paths(*texts: str | None) -> list[Path]:
@@ -60,13 +60,14 @@ def input_paths(*texts: str | None) -> list[Path]:
     return [Path(t[1:]) for t in texts if t is not None and t.startswith("@")]
 
 
-def _stdout_lost(exc: OSError) -> NoReturn:
+def _stdout_lost(exc: Exception) -> NoReturn:
     # Point fd 1 at /dev/null so the interpreter's final flush does not raise again at exit.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    if isinstance(exc, BrokenPipeError):  # `| head`: the reader has what it wanted
-        sys.exit(1)
-    fail(f"cannot write to stdout: {exc.strerror or exc}")
+    if isinstance(exc.__cause__ or exc.__context__ or exc, BrokenPipeError):
+        sys.exit(1)  # `| head`: the reader has what it wanted
+    why = exc if isinstance(exc, OutputError) else f"cannot write to stdout: {exc.strerror or exc}"
+    fail(str(why))
 
 
 class Group(click.Group):
@@ -76,22 +77,28 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)
-            sys.stdout.flush()
-            return result
-        except (TemplateError, GraderError, OutputError) as exc:
+        except OutputError as exc:
+            if exc.stdout:
+                _stdout_lost(exc)
+            fail(str(exc))
+        except (TemplateError, GraderError) as exc:
             fail(str(exc))
         except RecursionError:
             fail("the input is nested too deeply")
         except OSError as exc:
-            if exc.filename is None:  # stdout itself: a full disk, a closed pipe
-                _stdout_lost(exc)
-            fail(f"{exc.filename}: {exc.strerror or exc}")
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            fail(f"{where}{exc.strerror or exc}")
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("SEQQUIZ_TRACEBACK"):
                 raise
             fail(f"internal error ({type(exc).__name__}: {exc}); please report it", EXIT_INTERNAL)
+        try:
+            sys.stdout.flush()  # text echoed by click: its errors surface here, not at exit
+        except OSError as exc:
+            _stdout_lost(exc)
+        return result
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -261,9 +268,9 @@ def write(fmt: Any, variants: Any, count: int, info: SetInfo, output: Path | Non
     else:
         chunks = iter([fmt.write(list(variants()), info)])
     if output is None:
-        # The first chunk is made before anything is written: a bad variant fails cleanly.
+        out = stdout_sink()
         for chunk in chunks:
-            sys.stdout.buffer.write(chunk)
+            out.write(chunk)
         return
     with atomic_output(output) as dst:
         for chunk in chunks:
@@ -327,9 +334,7 @@ def grade_batch(
     graded = errors = 0
     with (
         contextlib.nullcontext(sys.stdin.buffer) if str(file) == "-" else file.open("rb") as src,
-        contextlib.nullcontext(sys.stdout.buffer)
-        if output is None
-        else atomic_output(output) as dst,
+        contextlib.nullcontext(stdout_sink()) if output is None else atomic_output(output) as dst,
     ):
         for result in jobs.grade_lines(jobs.jsonl_lines(src)):
             dst.write(result_line(result))
@@ -450,7 +455,7 @@ def write_batch_results(
 
     try:
         if output is None:
-            return client.write_results(batch_id, sys.stdout.buffer, partial=partial, fields=fields)
+            return client.write_results(batch_id, stdout_sink(), partial=partial, fields=fields)
         with atomic_output(output) as dst:
             return client.write_results(batch_id, dst, partial=partial, fields=fields)
     except BatchError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,10 @@ class OutputError(Exception):
     names the option, the file and the reason."""
 
     code = "cannot-write"
+
+    def __init__(self, message: str, stdout: bool = False) -> None:
+        super().__init__(message)
+        self.stdout = stdout  # stdout itself failed: a full disk behind `>`, a closed pipe
 
 
 def check_output(output: Path | None, *inputs: Path | None, option: str = "-o") -> None:
@@ -64,7 +69,14 @@ class _Sink:
 
 
 def _error(option: str, shown: str, exc: OSError) -> OutputError:
+    if option == "stdout":
+        return OutputError(f"cannot write to stdout: {exc.strerror or exc}", stdout=True)
     return OutputError(f"{option}: cannot write {shown!r}: {exc.strerror or exc}")
+
+
+def stdout_sink() -> _Sink:
+    """Standard output, with a write error reported as one line (no traceback at exit)."""
+    return _Sink(sys.stdout.buffer, "<stdout>", "stdout")
 
 
 def _umask() -> int:
