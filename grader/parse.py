@@ -81,6 +81,12 @@ def loads_json(data: bytes | str) -> Any:
         if "infinity" not in str(exc):
             raise
     # Only a document orjson refuses for its numbers pays for the standard library's hooks.
+    return loads_json_exact(data)
+
+
+def loads_json_exact(data: bytes | str) -> Any:
+    """The standard library's reader, which keeps integers of any length exact (an id beyond
+    64 bits stays the int the client sent); numbers no float holds become `TooLargeNumber`."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     try:
         return json.loads(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -9,49 +12,93 @@ from typing import Any, NoReturn
 import click
 import orjson
 
-from generators import REGISTRY, TemplateError, make_variant
+from generators import REGISTRY, TemplateError
 from grader import GraderError
-from grader.parse import loads_json
 from seqquiz import __version__, jobs
 from seqquiz.formats import FORMATS, SetInfo
+from seqquiz.outfile import OutputError, atomic_output, check_output, stdout_sink
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, reported in one line (SEQQUIZ_TRACEBACK=1 shows it)
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, status: int = EXIT_USER_ERROR) -> NoReturn:
+    if len(message) > jobs.MAX_MESSAGE:  # an error quoting a 1 MB value must not print it back
+        message = message[: jobs.MAX_MESSAGE - 3] + "..."
+    # One line whatever the message holds: a newline in a quoted value must not start another.
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     click.echo(f"seqquiz: error: {message}", err=True)
-    sys.exit(EXIT_USER_ERROR)
+    sys.exit(status)
 
 
 def parse_json_option(name: str, text: str | None) -> Any:
     """A JSON option value, or @FILE to read it from a file."""
     if text is None:
         return None
+    raw: bytes | str = text
     if text.startswith("@"):
         path = Path(text[1:])
         try:
-            text = path.read_text()
+            raw = path.read_bytes().removeprefix(jobs.BOM).decode()
         except OSError as exc:
             fail(f"{name}: cannot read {str(path)!r}: {exc.strerror}")
+        except UnicodeDecodeError:
+            fail(f"{name}: {str(path)!r} is not UTF-8 text")
     try:
-        # A number no float holds answers its part "number too large", not a refused request.
-        return loads_json(text)
-    except orjson.JSONDecodeError as exc:
-        fail(f"{name}: not valid JSON ({exc}): {text[:60]!r}")
+        return jobs.loads(raw)
+    except ValueError as exc:
+        shown = raw[:60] if isinstance(raw, str) else raw[:60].decode(errors="replace")
+        fail(f"{name}: not valid JSON ({exc}): {shown!r}")
 
 
 def emit(data: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    stdout_sink().write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def input_paths(*texts: str | None) -> list[Path]:
+    """The files named by @FILE option values: an output must not overwrite them either."""
+    return [Path(t[1:]) for t in texts if t is not None and t.startswith("@")]
+
+
+def _stdout_lost(exc: Exception) -> NoReturn:
+    # Point fd 1 at /dev/null so the interpreter's final flush does not raise again at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    if isinstance(exc.__cause__ or exc.__context__ or exc, BrokenPipeError):
+        sys.exit(1)  # `| head`: the reader has what it wanted
+    why = exc if isinstance(exc, OutputError) else f"cannot write to stdout: {exc.strerror or exc}"
+    fail(str(why))
 
 
 class Group(click.Group):
-    """Turns every user mistake raised below into one line on stderr and exit status 2."""
+    """Turns every user mistake raised below into one line on stderr and exit status 2, and
+    anything else into one line too: no command prints a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+        except OutputError as exc:
+            if exc.stdout:
+                _stdout_lost(exc)
+            fail(str(exc))
         except (TemplateError, GraderError) as exc:
             fail(str(exc))
+        except RecursionError:
+            fail("the input is nested too deeply")
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            fail(f"{where}{exc.strerror or exc}")
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("SEQQUIZ_TRACEBACK"):
+                raise
+            fail(f"internal error ({type(exc).__name__}: {exc}); please report it", EXIT_INTERNAL)
+        try:
+            sys.stdout.flush()  # text echoed by click: its errors surface here, not at exit
+        except OSError as exc:
+            _stdout_lost(exc)
+        return result
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,7 +210,14 @@ def grade(
     show_default=True,
     help="Seed of the first variant; then S+1, ...",
 )
-@click.option("--count", type=click.IntRange(1, 100_000), default=1, show_default=True)
+@click.option(
+    "--count",
+    type=click.IntRange(1, jobs.MAX_VARIANTS_STREAMED),
+    default=1,
+    show_default=True,
+    help=f"Up to {jobs.MAX_VARIANTS_STREAMED} in json, student-json and markdown (streamed), "
+    f"{jobs.MAX_VARIANTS_IN_MEMORY} in the other formats.",
+)
 @click.option(
     "--params", "params_text", metavar="JSON", help="Fix some or all params (JSON or @FILE)."
 )
@@ -182,29 +236,46 @@ def generate(
     output: Path | None,
 ) -> None:
     """Make COUNT variants of TEMPLATE with seeds S, S+1, ... in FORMAT."""
+    check_output(output, *input_paths(params_text, tolerance_text))
     t = REGISTRY.get(template)
     params = parse_json_option("--params", params_text)
     if params is not None and not isinstance(params, dict):
         fail(f"--params: must be a JSON object (got {params_text!r})")
     tolerance = parse_json_option("--tolerance", tolerance_text)
-    variants = [make_variant(t, seed + i, params, tolerance) for i in range(count)]
-    write(
-        FORMATS[fmt], variants, SetInfo(title=f"{t.title} ({t.id})", answer_key=answer_key), output
-    )
+    f = FORMATS[fmt]
+    if f.stream is None and count > jobs.MAX_VARIANTS_IN_MEMORY:
+        fail(
+            f"--count: at most {jobs.MAX_VARIANTS_IN_MEMORY} variants in --format {fmt}, which "
+            f"is built whole in memory (got {count}); json, student-json and markdown stream "
+            f"up to {jobs.MAX_VARIANTS_STREAMED}"
+        )
+    limit = jobs.MAX_VARIANTS_STREAMED if f.stream else jobs.MAX_VARIANTS_IN_MEMORY
+    jobs.variants(t.id, seed, count, params, tolerance, limit)  # checks all before any output
+
+    def made() -> Any:
+        return jobs.variants(t.id, seed, count, params, tolerance, limit)
+
+    write(f, made, count, SetInfo(title=f"{t.title} ({t.id})", answer_key=answer_key), output)
 
 
-def write(fmt: Any, variants: list[Any], info: SetInfo, output: Path | None) -> None:
+def write(fmt: Any, variants: Any, count: int, info: SetInfo, output: Path | None) -> None:
+    """Write a set through the format's stream when it has one (flat memory), else whole; to -o
+    through a temporary file renamed on success, so an error leaves no half-written file."""
     if fmt.binary and output is None:
         fail(f"--format {fmt.name} writes a zip: give -o FILE")
-    data = fmt.write(variants, info)
-    if output is None:
-        sys.stdout.buffer.write(data)
+    if fmt.stream is not None:
+        chunks = fmt.stream(variants, info)
     else:
-        try:
-            output.write_bytes(data)
-        except OSError as exc:
-            fail(f"-o: cannot write {str(output)!r}: {exc.strerror}")
-        click.echo(f"wrote {output} ({len(variants)} variants, {fmt.name})", err=True)
+        chunks = iter([fmt.write(list(variants()), info)])
+    if output is None:
+        out = stdout_sink()
+        for chunk in chunks:
+            out.write(chunk)
+        return
+    with atomic_output(output) as dst:
+        for chunk in chunks:
+            dst.write(chunk)
+    click.echo(f"wrote {output} ({count} variants, {fmt.name})", err=True)
 
 
 @main.command()
@@ -215,12 +286,14 @@ def build(set_file: Path, fmt: str, answer_key: bool, output: Path | None) -> No
     tolerance overrides, points) into FORMAT; the same file gives byte-identical output."""
     from seqquiz import problem_set
 
+    check_output(output, set_file)
     try:
         ps = problem_set.load(set_file)
         variants = problem_set.build(ps)
     except problem_set.ProblemSetError as exc:
         fail(str(exc))
-    write(FORMATS[fmt], variants, SetInfo(title=ps.title, answer_key=answer_key), output)
+    info = SetInfo(title=ps.title, answer_key=answer_key)
+    write(FORMATS[fmt], lambda: variants, len(variants), info, output)
 
 
 @main.command("grade-batch")
@@ -257,24 +330,16 @@ def grade_batch(
         return
     if batch_id is not None or chunk_size is not None:
         fail("--batch-id and --chunk-size go with --queue")
-    src = sys.stdin.buffer if str(file) == "-" else file.open("rb")
-    try:
-        dst = sys.stdout.buffer if output is None else output.open("wb")
-    except OSError as exc:
-        if src is not sys.stdin.buffer:
-            src.close()
-        fail(f"-o: cannot write {str(output)!r}: {exc.strerror}")
+    check_output(output, file)
     graded = errors = 0
-    try:
-        for result in jobs.grade_lines(src):
-            dst.write(orjson.dumps(result) + b"\n")
+    with (
+        contextlib.nullcontext(sys.stdin.buffer) if str(file) == "-" else file.open("rb") as src,
+        contextlib.nullcontext(stdout_sink()) if output is None else atomic_output(output) as dst,
+    ):
+        for result in jobs.grade_lines(jobs.jsonl_lines(src)):
+            dst.write(result_line(result))
             graded += 1
             errors += "error" in result
-    finally:
-        if src is not sys.stdin.buffer:
-            src.close()
-        if dst is not sys.stdout.buffer:
-            dst.close()
     if output is not None:
         click.echo(f"graded {graded} submissions ({errors} errors) -> {output}", err=True)
 
@@ -315,6 +380,15 @@ def demo(out_dir: Path) -> None:
         click.echo(f"{r['submission_id']:<24} {r['score']:>5.2f}  {first['feedback'][:70]}")
 
 
+def result_line(result: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(result) + b"\n"
+    except orjson.JSONEncodeError:
+        # An integer beyond 64 bits (a submission id echoed back) is beyond orjson; the
+        # standard encoder writes it exactly.
+        return json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
 # ---- the queue: `grade-batch --queue`, `worker`, `batch status|results` ------------------------
 
 
@@ -338,6 +412,7 @@ def grade_batch_queue(
     from worker.client import BatchError, Progress, plan_lines, read_lines
     from worker.store import BatchIdError
 
+    check_output(output, file)
     client = queue_client()
     if str(file) == "-":
         lines = read_lines(sys.stdin.buffer)
@@ -378,14 +453,13 @@ def write_batch_results(
 ) -> int:
     from worker.client import BatchError
 
-    dst = sys.stdout.buffer if output is None else output.open("wb")
     try:
-        return client.write_results(batch_id, dst, partial=partial, fields=fields)
+        if output is None:
+            return client.write_results(batch_id, stdout_sink(), partial=partial, fields=fields)
+        with atomic_output(output) as dst:
+            return client.write_results(batch_id, dst, partial=partial, fields=fields)
     except BatchError as exc:
         fail(str(exc))
-    finally:
-        if dst is not sys.stdout.buffer:
-            dst.close()
 
 
 @main.command("worker")
@@ -480,6 +554,7 @@ def batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool)
     from worker.client import BatchError, Progress
     from worker.store import BatchIdError
 
+    check_output(output)
     client = queue_client()
     try:
         status = client.status(batch_id)

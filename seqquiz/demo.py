@@ -14,6 +14,7 @@ from generators.families import rnn
 from grader.examples import correct_response, near_miss
 from seqquiz import jobs
 from seqquiz.formats import FORMATS, SetInfo
+from seqquiz.outfile import atomic_output
 
 # The published quiz's questions, exactly as SPEC.md states them.
 PUBLISHED = [
@@ -64,10 +65,15 @@ def run(out_dir: Path) -> list[dict[str, Any]]:
     problems = default_set()
     variants = [v for v, _ in problems]
     info = SetInfo(title="Week 7: modelling sequences (seqquiz demo)", answer_key=True)
-    (out_dir / "problem-set.json").write_bytes(FORMATS["json"].write(variants, info))
-    (out_dir / "problem-set.md").write_bytes(FORMATS["markdown"].write(variants, info))
+    _save(out_dir / "problem-set.json", FORMATS["json"].write(variants, info))
+    _save(out_dir / "problem-set.md", FORMATS["markdown"].write(variants, info))
     subs = list(sample_submissions(problems))
-    (out_dir / "submissions.jsonl").write_bytes(b"\n".join(subs) + b"\n")
+    _save(out_dir / "submissions.jsonl", b"\n".join(subs) + b"\n")
     results = list(jobs.grade_lines(subs))
-    (out_dir / "results.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in results))
+    _save(out_dir / "results.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in results))
     return results
+
+
+def _save(path: Path, data: bytes) -> None:
+    with atomic_output(path) as dst:
+        dst.write(data)

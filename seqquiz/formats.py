@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,9 @@ class Format:
     write: Callable[[Sequence[Variant], SetInfo], bytes]
     binary: bool = False  # a zip: needs -o
     extension: str = ""
+    # Writes chunk by chunk from a fresh iterator of variants per pass, so memory stays flat for
+    # any count; the same bytes as `write`. None: the format is built whole in memory.
+    stream: Callable[[Callable[[], Iterable[Variant]], SetInfo], Iterator[bytes]] | None = None
 
 
 FORMATS: dict[str, Format] = {}
@@ -42,17 +45,40 @@ def dump_json(data: Any) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _json(variants: Sequence[Variant], info: SetInfo) -> bytes:
-    return dump_json({"title": info.title, "variants": [v.to_json(True) for v in variants]})
+def _json_stream(
+    variants: Callable[[], Iterable[Variant]], info: SetInfo, with_answers: bool
+) -> Iterator[bytes]:
+    """`dump_json({"title", "variants"})` one variant at a time: the same bytes."""
+    yield b'{\n  "title": ' + orjson.dumps(info.title) + b',\n  "variants": ['
+    sep = b"\n    "
+    for v in variants():
+        # JSON strings hold no raw newline, so re-indenting by replacement is exact.
+        yield sep + orjson.dumps(v.to_json(with_answers), option=orjson.OPT_INDENT_2).replace(
+            b"\n", b"\n    "
+        )
+        sep = b",\n    "
+    yield b"]\n}\n" if sep == b"\n    " else b"\n  ]\n}\n"
 
 
-def _student_json(variants: Sequence[Variant], info: SetInfo) -> bytes:
-    return dump_json({"title": info.title, "variants": [v.to_json(False) for v in variants]})
+def _whole(
+    stream: Callable[[Callable[[], Iterable[Variant]], SetInfo], Iterator[bytes]],
+) -> Callable[[Sequence[Variant], SetInfo], bytes]:
+    return lambda variants, info: b"".join(stream(lambda: variants, info))
 
 
-def _markdown(variants: Sequence[Variant], info: SetInfo) -> bytes:
-    out = [f"# {info.title}", ""]
-    for i, v in enumerate(variants, 1):
+def _json_all(variants: Callable[[], Iterable[Variant]], info: SetInfo) -> Iterator[bytes]:
+    return _json_stream(variants, info, True)
+
+
+def _student_json_all(variants: Callable[[], Iterable[Variant]], info: SetInfo) -> Iterator[bytes]:
+    return _json_stream(variants, info, False)
+
+
+def _markdown_stream(variants: Callable[[], Iterable[Variant]], info: SetInfo) -> Iterator[bytes]:
+    """Questions first, answers after them: two passes over the variants, none kept."""
+    yield "\n".join([f"# {info.title}", ""]).encode()
+    for i, v in enumerate(variants(), 1):
+        out: list[str] = []
         seed = "" if v.seed is None else f", seed {v.seed}"
         out += [
             f"## Problem {i}: {v.title}",
@@ -62,14 +88,15 @@ def _markdown(variants: Sequence[Variant], info: SetInfo) -> bytes:
             v.stem,
             "",
         ]
-    out += ["---", "", "# Answers and worked solutions", ""]
-    for i, v in enumerate(variants, 1):
+        yield ("\n" + "\n".join(out)).encode()
+    yield "\n".join(["", "---", "", "# Answers and worked solutions", ""]).encode()
+    for i, v in enumerate(variants(), 1):
         answers = [
             f"- `{pid}` = {_plain(spec.to_json()['value'])}{_accepted(pid, spec)}"
             for pid, spec in v.parts.items()
         ]
-        out += [f"## Problem {i}", "", "**Answers:**", "", *answers, "", v.solution, ""]
-    return "\n".join(out).encode()
+        out = [f"## Problem {i}", "", "**Answers:**", "", *answers, "", v.solution, ""]
+        yield ("\n" + "\n".join(out)).encode()
 
 
 def _accepted(pid: str, spec: Any) -> str:
@@ -95,17 +122,30 @@ def _plain(value: Any) -> str:
 
 
 register(
-    Format("json", "variants with answers and worked solutions (JSON)", _json, extension=".json")
+    Format(
+        "json",
+        "variants with answers and worked solutions (JSON)",
+        _whole(_json_all),
+        extension=".json",
+        stream=_json_all,
+    )
 )
 register(
-    Format("student-json", "variants without answers (JSON)", _student_json, extension=".json")
+    Format(
+        "student-json",
+        "variants without answers (JSON)",
+        _whole(_student_json_all),
+        extension=".json",
+        stream=_student_json_all,
+    )
 )
 register(
     Format(
         "markdown",
         "questions, then answers and worked solutions (Markdown)",
-        _markdown,
+        _whole(_markdown_stream),
         extension=".md",
+        stream=_markdown_stream,
     )
 )
 

@@ -4,7 +4,9 @@ asked parts, tolerance overrides and points, checked up front and built into var
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 from generators import REGISTRY, ParamError, TemplateError, Variant, make_variant, resolve
 from grader import GraderError
 from grader.tolerance import read_override
+from seqquiz.jobs import INT_LIMIT, MAX_VARIANTS_IN_MEMORY, SubmissionError, check_ints
 
 TOP_KEYS = {"title": str, "defaults": dict, "problem": list}
 DEFAULT_KEYS = {"count": int, "seed": int, "points": (int, float, dict), "tolerance": dict}
@@ -26,6 +29,8 @@ ENTRY_KEYS = {
     "points": (int, float, dict),
 }
 MAX_COUNT = 10_000
+MAX_TOTAL = MAX_VARIANTS_IN_MEMORY  # every entry's variants together
+MAX_TITLE = 200
 DEFAULT_TITLE = "seqquiz problem set"
 
 
@@ -78,8 +83,23 @@ def _type_name(kinds: type | tuple[type, ...]) -> str:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"an integer of {len(str(value))} digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _title_problem(title: str) -> str | None:
+    """Why a title cannot go into every export, or None. XML 1.0 (Moodle, QTI) has no control
+    characters and no U+FFFE/U+FFFF; a line break would split a GIFT or LaTeX line."""
+    if not title.strip():
+        return "must not be empty"
+    if len(title) > MAX_TITLE:
+        return f"must be at most {MAX_TITLE} characters (got {len(title)})"
+    for ch in title:
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff\u2028\u2029":
+            return f"must not hold the control or non-character U+{ord(ch):04X}"
+    return None
 
 
 def _check_table(
@@ -103,21 +123,27 @@ def _points(raw: Any, err: Any, name: str) -> dict[str, float]:
     out = {}
     for key, value in table.items():
         where = name if not isinstance(raw, dict) else f"{name}.{key}"
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            err(where, f"must be a number above 0 (got {_shown(value)})")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, int) and not value < INT_LIMIT)
+            or not math.isfinite(value)
+            or not value > 0
+        ):
+            err(where, f"must be a finite number above 0 (got {_shown(value)})")
         out[str(key)] = float(value)
     return out
 
 
 def _count(value: Any, err: Any, name: str) -> int:
     if not 1 <= value <= MAX_COUNT:
-        err(name, f"must be an integer from 1 to {MAX_COUNT} (got {value})")
+        err(name, f"must be an integer from 1 to {MAX_COUNT} (got {_shown(value)})")
     return int(value)
 
 
 def _seed(value: Any, err: Any, name: str) -> int:
     if not 0 <= value < 2**63:
-        err(name, f"must be an integer from 0 to 2^63-1 (got {value})")
+        err(name, f"must be an integer from 0 to 2^63-1 (got {_shown(value)})")
     return int(value)
 
 
@@ -132,6 +158,8 @@ def parse(text: str, file: str = "<problem set>") -> ProblemSet:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProblemSetError(file, None, None, "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ProblemSetError(file, None, None, "", "not valid TOML: nested too deeply") from None
     if isinstance(data.get("problem"), dict):
         top("problem", "must be an array of tables: write [[problem]], not [problem]")
     _check_table(data, TOP_KEYS, top)
@@ -171,6 +199,12 @@ def parse(text: str, file: str = "<problem set>") -> ProblemSet:
                 err("ask", f"must be a list of part ids (got {_shown(ask)})")
             params["ask"] = ask
         tol = {**d_tol, **raw.get("tolerance", {})}
+        for name, value in (("params", params), ("tolerance", tol)):
+            try:
+                check_ints(value, name)
+            except SubmissionError as exc:
+                field, _, why = str(exc).partition(": ")
+                err(field, why)
         for key, value in tol.items():
             try:
                 read_override(value, where=f"tolerance.{key}")
@@ -192,8 +226,14 @@ def parse(text: str, file: str = "<problem set>") -> ProblemSet:
             )
         )
     title = data.get("title", DEFAULT_TITLE)
-    if not title.strip():
-        top("title", "must not be empty")
+    if (why := _title_problem(title)) is not None:
+        top("title", why)
+    total = sum(e.count for e in entries)
+    if total > MAX_TOTAL:
+        top(
+            "problem",
+            f"count: at most {MAX_TOTAL} variants in a set (the counts add up to {total})",
+        )
     return ProblemSet(file, title, tuple(entries))
 
 

@@ -318,5 +318,5 @@ class BatchClient:
 
 def read_lines(src: IO[bytes]) -> list[bytes]:
     """The lines of a JSONL file exactly as the local path iterates them (newlines kept), so
-    line numbers and error messages agree byte for byte."""
-    return list(src)
+    line numbers and error messages agree byte for byte (CR and CRLF ends, a leading BOM)."""
+    return [line + b"\n" for line in jobs.jsonl_lines(src)]

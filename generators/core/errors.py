@@ -24,6 +24,8 @@ class FieldError(TemplateError, ValueError):
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
+        if len(field) > 80:  # a field named by its input (a 1 MB response key) is not echoed
+            field = field[:77] + "..."
         super().__init__(f"{self.prefix}{field}: {reason} (got {shown})")
 
 

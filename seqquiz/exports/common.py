@@ -333,6 +333,23 @@ def total_points(parts: Sequence[Part]) -> float:
     return sum(p.points for p in parts)
 
 
+# Characters XML 1.0 cannot hold at all (lxml refuses them): C0 controls but tab, LF and CR,
+# lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def title_line(title: str) -> str:
+    """A set's title for a one-line slot (an XML attribute or comment, a GIFT comment or
+    category line): characters XML forbids dropped, line breaks and runs of space made one space.
+    Problem-set files refuse such titles up front; this keeps other callers' titles harmless."""
+    return " ".join(_NOT_XML.sub("", title).split())
+
+
+def xml_comment(text: str) -> str:
+    """Text an XML comment can hold: no `--` inside and no `-` at the end."""
+    return re.sub("-(?=-)", "- ", title_line(text)).removesuffix("-")
+
+
 def variant_name(v: Variant, index: int) -> str:
     """A short name, unique within the set (two entries may share a template and a seed):
     position, template, seed; used for question names."""

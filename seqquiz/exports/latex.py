@@ -123,7 +123,7 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     total = sum(C.total_points(C.parts_of(v)) for v in variants)
     title = (
         "\\begin{center}\n"
-        f"{{\\LARGE\\bfseries {tex_escape(info.title)}}}\\\\[4pt]\n"
+        f"{{\\LARGE\\bfseries {tex_escape(C.title_line(info.title))}}}\\\\[4pt]\n"
         f"{kind} --- {len(variants)} problem{'s' if len(variants) != 1 else ''}, {_g(total)} points"
         + ("" if info.answer_key else "\\\\[10pt]\nName: \\answerbox[8cm]")
         + "\n\\end{center}"

@@ -157,7 +157,7 @@ def assessment(
         {f"{{{XSI}}}schemaLocation": QTI_LOCATION},
         nsmap={None: QTI, "xsi": XSI},
     )
-    a = _el(root, "assessment", ident=set_id, title=info.title)
+    a = _el(root, "assessment", ident=set_id, title=C.title_line(info.title))
     _meta(a, [("cc_maxattempts", "1")])
     top = _el(a, "section", ident="root_section")
     for template, members in C.by_template(variants).items():

@@ -251,7 +251,11 @@ def assessment_test(
 ) -> etree._Element:
     t = etree.Element(
         q("assessmentTest"),
-        {f"{{{XSI}}}schemaLocation": QTI_LOCATION, "identifier": set_id, "title": info.title},
+        {
+            f"{{{XSI}}}schemaLocation": QTI_LOCATION,
+            "identifier": set_id,
+            "title": C.title_line(info.title),
+        },
         nsmap={None: QTI, "xsi": XSI},
     )
     _el(t, "outcomeDeclaration", identifier="SCORE", cardinality="single", baseType="float")
