@@ -53,8 +53,15 @@ UNDEFINED_REASON = (
 )
 IMPRECISE_REASON = "it loses too much precision to be checked; try writing it more simply"
 REFERENCE_REASON = "the correct answer itself could not be evaluated; please report this question"
+TOO_LARGE_REASON = (
+    "numbers in it grow too large to compute (an exponent or an exp of a large value); "
+    "try writing it more simply"
+)
+DIVISION_REASON = "division by zero: a denominator in it is 0 whatever the values"
 TIMEOUT_REASON = "checking it took too long; try writing it more simply"
 CRASH_REASON = "checking it needed too much memory or failed; try writing it more simply"
+# Outcomes of the sandbox's state rather than of the formula: never remembered as its grade.
+TRANSIENT_REASONS = frozenset((TIMEOUT_REASON, CRASH_REASON))
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,15 +260,33 @@ class _Undefined(Exception):
     """The formula has no real, finite value at this point (or one too large to compute)."""
 
 
+class _TooLarge(_Undefined):
+    """A value or a power beyond the guards: computing it exactly could take without bound."""
+
+
+class _DividesByZero(_Undefined):
+    """A division by a value that is exactly zero here."""
+
+
+# Why a formula had no value at a point (see `evaluate`).
+DOMAIN, TOO_LARGE, BY_ZERO = "domain", "too-large", "by-zero"
+
+
 def _check(v: mpf) -> mpf:
     _, man, exp, bits = v._mpf_
     if (man and exp + bits > _MAX_BITS) or (not man and exp):  # too large; inf or nan
-        raise _Undefined
+        raise _TooLarge
     return v
 
 
-def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | None:
-    """(value, error bound) at `point` with the current mpmath precision, or None if undefined.
+Value = tuple[mpf, mpf]  # a value and its error bound
+
+
+def evaluate(
+    program: Program, point: Mapping[str, Value], why: list[str] | None = None
+) -> Value | None:
+    """(value, error bound) at `point` (each name's value and error bound) with the current
+    mpmath precision, or None if undefined; then `why` gets DOMAIN, TOO_LARGE or BY_ZERO.
 
     The error bound is first-order: each operation adds its rounding (eps |result|) to the
     propagated input errors (sums add absolute errors, products relative ones, exp turns an
@@ -274,7 +299,7 @@ def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | No
         for op in program.ops:
             code = op[0]
             if code == _VAR:
-                stack.append((point[op[1]], zero))
+                stack.append(point[op[1]])
             elif code == _NUM:
                 p, q = op[1], op[2]
                 v = _check(mpf(p) / q)
@@ -298,7 +323,7 @@ def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | No
             elif code == _EXP:
                 x, ex = stack.pop()
                 if abs(x) > _EXP_LIMIT:
-                    raise _Undefined
+                    raise _TooLarge
                 v = _check(mpmath.exp(x))
                 stack.append((v, abs(v) * (ex + eps * (1 + abs(x)))))
             elif code == _LOG:
@@ -311,7 +336,17 @@ def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | No
                 x, ex = stack.pop()
                 v = mpmath.sign(x) if abs(x) > _TANH_FLAT else mpmath.tanh(x)
                 stack.append((v, (1 - v * v) * ex + eps * abs(v)))
-    except (_Undefined, ZeroDivisionError, OverflowError, ValueError):
+    except (_TooLarge, OverflowError):
+        if why is not None:
+            why.append(TOO_LARGE)
+        return None
+    except (_DividesByZero, ZeroDivisionError):
+        if why is not None:
+            why.append(BY_ZERO)
+        return None
+    except (_Undefined, ValueError):
+        if why is not None:
+            why.append(DOMAIN)
         return None
     (result,) = stack
     return result
@@ -344,10 +379,10 @@ def _powi(b: mpf, eb: mpf, k: int, eps: mpf) -> tuple[mpf, mpf]:
         return mpf(1), mpf(0)
     if b == 0 or abs(b) <= eb:
         if k < 0:
-            raise _Undefined  # too close to zero to divide by
+            raise _DividesByZero if b == 0 else _Undefined  # too close to zero to divide by
         return _check(b**k), _check(k * (abs(b) + eb) ** (k - 1) * eb + eps)
     if abs(k) * abs(mp.mag(b)) > _MAX_BITS:
-        raise _Undefined
+        raise _TooLarge
     v = _check(b**k)
     bits = abs(k).bit_length()
     return v, _check(abs(v) * (abs(k) * eb / abs(b) + 2 * bits * eps))
@@ -362,7 +397,7 @@ def _pow(b: mpf, eb: mpf, x: mpf, ex: mpf, eps: mpf) -> tuple[mpf, mpf]:
     lb = mpmath.log(b)
     t = x * lb
     if abs(t) > _EXP_LIMIT:
-        raise _Undefined
+        raise _TooLarge
     v = _check(mpmath.exp(t))
     return v, _check(abs(v) * (abs(x) * eb / b + abs(lb) * ex + eps * (2 + abs(t))))
 
@@ -406,16 +441,21 @@ def sample_points(domains: Domains, seed_text: str, count: int) -> list[dict[str
 @dataclass(frozen=True, slots=True)
 class _Reference:
     program: Program
-    expr: sp.Expr
+    expr: sp.Expr  # as written, definitions not substituted
     points: tuple[dict[str, float], ...]
-    values: tuple[tuple[mpf, mpf] | None, ...]
+    # Every name's value at each point, the defined names computed from their definitions (None
+    # where a definition is undefined), and the reference's value there.
+    envs: tuple[dict[str, Value] | None, ...]
+    values: tuple[Value | None, ...]
+    bases: Mapping[str, frozenset[str]]  # each name -> the free names it stands for
 
 
 @lru_cache(maxsize=256)
 def expansion(
     grammar: Grammar, definitions: tuple[tuple[str, str], ...]
 ) -> dict[sp.Symbol, sp.Expr]:
-    """Each defined name -> its formula in the free names (earlier definitions written out)."""
+    """Each defined name -> its formula in the free names (earlier definitions written out).
+    Only the symbolic fallback needs this, and only for formulas whose rebuild is bounded."""
     out: dict[sp.Symbol, sp.Expr] = {}
     for name, formula in definitions:
         sym, parsed = grammar.parse(name), grammar.parse(formula)
@@ -423,6 +463,40 @@ def expansion(
             raise SpecError(f"definition {name} = {formula!r} does not parse")
         out[sym.value] = parsed.value.xreplace(out)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Definitions:
+    programs: tuple[tuple[str, Program], ...]
+    bases: Mapping[str, frozenset[str]]
+
+
+@lru_cache(maxsize=256)
+def _definitions(grammar: Grammar, definitions: tuple[tuple[str, str], ...]) -> _Definitions:
+    """The definitions compiled, to be computed in numbers at each point: substituting them into
+    a formula symbolically rebuilds (and evaluates) its tree, which is slow, and unbounded for a
+    formula such as (h1-h1+9)^(h1-h1+9)^(h1-h1+9)."""
+    programs: list[tuple[str, Program]] = []
+    bases = {name: frozenset((name,)) for name in grammar.names}
+    for name, formula in definitions:
+        parsed = grammar.parse(formula)
+        if name not in bases or isinstance(parsed, ParseFailure):
+            raise SpecError(f"definition {name} = {formula!r} does not parse")
+        programs.append((name, compile_expr(parsed.value)))
+        used = [bases[s.name] for s in parsed.value.free_symbols]
+        bases[name] = frozenset().union(*used)
+    return _Definitions(tuple(programs), bases)
+
+
+def _environment(point: Mapping[str, float], defs: _Definitions) -> dict[str, Value] | None:
+    zero = mpf(0)
+    env: dict[str, Value] = {name: (mpf(value), zero) for name, value in point.items()}
+    for name, program in defs.programs:
+        value = evaluate(program, env)
+        if value is None:
+            return None
+        env[name] = value
+    return env
 
 
 @lru_cache(maxsize=256)
@@ -436,18 +510,34 @@ def _reference(
     parsed = grammar.parse(text)
     if isinstance(parsed, ParseFailure):
         raise SpecError(f"reference formula {text!r} does not parse: {parsed.message}")
-    expr = parsed.value.xreplace(expansion(grammar, definitions)) if definitions else parsed.value
-    parsed = type(parsed)(expr)
+    defs = _definitions(grammar, definitions)
     program = compile_expr(parsed.value)
     seed_text = json.dumps([text, list(grammar.names), [list(d) for d in domains]])
     points = tuple(sample_points(domains, seed_text, settings.attempts))
     with mp.workdps(settings.dps):
-        values = tuple(evaluate(program, _mp_point(p)) for p in points)
-    return _Reference(program, parsed.value, points, values)
+        envs = tuple(_environment(p, defs) for p in points)
+        values = tuple(None if e is None else evaluate(program, e) for e in envs)
+    return _Reference(program, parsed.value, points, envs, values, defs.bases)
 
 
-def _mp_point(point: Mapping[str, float]) -> dict[str, mpf]:
-    return {name: mpf(value) for name, value in point.items()}
+def _rebuild_is_bounded(expr: sp.Expr, max_product: int = 10_000) -> bool:
+    """True when SymPy can rebuild `expr` (substitute, simplify) without exact arithmetic that
+    has no bound: every exponent is a number, and nested exponents multiply to at most
+    `max_product` (SymPy computes (9 + h1 - h1)^100 as the integer 9^100, and 9^(9^9) takes
+    seconds inside one C call that no alarm interrupts)."""
+    stack: list[tuple[sp.Expr, int]] = [(expr, 1)]
+    while stack:
+        node, product = stack.pop()
+        if isinstance(node, sp.Pow):
+            if not isinstance(node.exp, sp.Rational):
+                return False
+            product *= max(1, abs(int(node.exp.p)))
+            if product > max_product:
+                return False
+            stack.append((node.base, product))
+        else:
+            stack.extend((arg, product) for arg in node.args)
+    return True
 
 
 def _shown_point(point: Mapping[str, float], names: set[str]) -> tuple[tuple[str, float], ...]:
@@ -496,23 +586,23 @@ def decide(request: EquivalenceRequest) -> Equivalence:
     parsed = grammar.parse(request.response)
     if isinstance(parsed, ParseFailure):
         return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
-    if request.definitions:
-        parsed = type(parsed)(parsed.value.xreplace(expansion(grammar, request.definitions)))
     program = compile_expr(parsed.value)
     used = {s.name for s in parsed.value.free_symbols | ref.expr.free_symbols}
+    shown = set().union(*(ref.bases.get(n, frozenset((n,))) for n in used))
     agree = undefined = unsure = defined_ref = 0
+    why: list[str] = []
     with mp.workdps(settings.dps):
-        for point, a in zip(ref.points, ref.values, strict=True):
-            if a is None:
+        for point, env, a in zip(ref.points, ref.envs, ref.values, strict=True):
+            if a is None or env is None:
                 continue
             defined_ref += 1
-            b = evaluate(program, _mp_point(point))
+            b = evaluate(program, env, why)
             if b is None:
                 undefined += 1
                 continue
             outcome = _compare(a, b, settings.dps)
             if outcome == _DIFFER:
-                return Equivalence(Verdict.DIFFERENT, "numeric", _shown_point(point, used))
+                return Equivalence(Verdict.DIFFERENT, "numeric", _shown_point(point, shown))
             if outcome == _AGREE:
                 agree += 1
                 if agree >= settings.points:
@@ -521,10 +611,17 @@ def decide(request: EquivalenceRequest) -> Equivalence:
                 unsure += 1
     if agree >= settings.min_points:
         return Equivalence(Verdict.EQUIVALENT, "numeric")
-    if symbolic_zero(sp.Add(ref.expr, -parsed.value), settings.symbolic_seconds):
-        return Equivalence(Verdict.EQUIVALENT, "symbolic")
+    if why and not agree and not unsure and all(w == BY_ZERO for w in why):
+        return Equivalence(Verdict.UNDECIDED, "none", reason=DIVISION_REASON)
+    if TOO_LARGE not in why and BY_ZERO not in why and _rebuild_is_bounded(parsed.value):
+        full = expansion(grammar, request.definitions) if request.definitions else {}
+        difference = sp.Add(ref.expr.xreplace(full), -parsed.value.xreplace(full))
+        if symbolic_zero(difference, settings.symbolic_seconds):
+            return Equivalence(Verdict.EQUIVALENT, "symbolic")
     if defined_ref < settings.min_points:
         reason = REFERENCE_REASON
+    elif TOO_LARGE in why:
+        reason = TOO_LARGE_REASON
     elif undefined >= unsure:
         reason = UNDEFINED_REASON
     else:

@@ -72,8 +72,11 @@ _OPS = frozenset("+-*/^")
 class ExprLimits:
     """Bounds on a typed formula; everything a parse can cost is linear in these."""
 
-    max_chars: int = 500
-    max_tokens: int = 250
+    # A student may type a derivative fully expanded, y written out and every product spelled
+    # out (rnn-bptt's dE/dz_1 takes about 700 characters that way), so the length admits a few
+    # times that; parsing stays linear and depth, numbers and exponents have their own bounds.
+    max_chars: int = 3000
+    max_tokens: int = 1500
     max_depth: int = 50  # nested parentheses, function calls, signs and exponents
     max_number_chars: int = 40  # characters of one number literal
     max_number_exponent: int = 300  # a literal lies in 1e-300 .. 1e300 (or is 0)

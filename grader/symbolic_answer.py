@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 from grader.answers import CORRECT, AnswerSpec, register_kind
 from grader.equivalence import (
     DEFAULT_SETTINGS,
+    DIVISION_REASON,
+    TRANSIENT_REASONS,
     Domains,
     EquivalenceRequest,
     EquivalenceSettings,
@@ -91,7 +93,10 @@ class SymbolicAnswer(AnswerSpec):
             # Refused before the cache, so that huge texts never become cache keys.
             return _invalid(_failure_message(self._grammar.parse(raw)))
         # Trailing blanks do not move any position a message points at; leading ones would.
-        return _grade_text(self, raw.rstrip())
+        try:
+            return _grade_text(self, raw.rstrip())
+        except _Transient as outcome:
+            return outcome.result
 
     def near_miss(self) -> str:
         """A response that is wrong everywhere by a constant (for registry-walk tests)."""
@@ -135,11 +140,21 @@ def _failure_message(parsed: Any) -> str:
     return parsed.message if isinstance(parsed, ParseFailure) else "could not read the formula"
 
 
+class _Transient(Exception):  # noqa: N818 - control flow, not an error
+    """Carries a result that says how the sandbox fared (a timeout, a crash), not what the
+    formula is: raised out of the cached function so that the cache never keeps it."""
+
+    def __init__(self, result: PartResult) -> None:
+        super().__init__(result.feedback)
+        self.result = result
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
     """Grade one stripped response; cached on (spec, text), so a class typing the same formula
-    costs one check. Undecided results are cached too: a formula that timed out once is not
-    allowed to occupy the worker again and again."""
+    costs one check. A check cut short (a timeout, a crash) is not cached: one stalled sandbox
+    must not make a right formula "took too long" for good. Its cost stays bounded by the
+    submission's budget (grader.result)."""
     parsed = spec.grammar.parse(text)
     if isinstance(parsed, ParseFailure):
         return _invalid(parsed.message)
@@ -162,6 +177,10 @@ def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
             Status.INCORRECT,
             f"Incorrect: your formula is not equivalent to the correct one{at}.",
         )
+    if outcome.reason == DIVISION_REASON:
+        return _invalid(f"your formula has a {outcome.reason}")
+    if outcome.reason in TRANSIENT_REASONS:
+        raise _Transient(_invalid(f"could not check your formula: {outcome.reason}"))
     return _invalid(f"could not check your formula: {outcome.reason}")
 
 
