@@ -24,7 +24,7 @@ PARAMS = {
 }
 PART = "expr_dEdz_1"
 
-_S = {n: sp.Symbol(n) for n in "h0 h1 h2 y1 y2 t1 t2 w_hh w_hy b_y".split()}
+_S = {n: sp.Symbol(n) for n in ["h0", "h1", "h2", "y1", "y2", "t1", "t2", "w_hh", "w_hy", "b_y"]}
 h0, h1, h2, y1, y2, t1, t2, w_hh, w_hy, b_y = _S.values()
 _Y = {y1: b_y + w_hy * h1, y2: b_y + w_hy * h2}
 

@@ -140,7 +140,7 @@ def _failure_message(parsed: Any) -> str:
     return parsed.message if isinstance(parsed, ParseFailure) else "could not read the formula"
 
 
-class _Transient(Exception):  # noqa: N818 - control flow, not an error
+class _Transient(Exception):
     """Carries a result that says how the sandbox fared (a timeout, a crash), not what the
     formula is: raised out of the cached function so that the cache never keeps it."""
 
