@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import sympy as sp
-from mpmath import mp, mpf
+from flint import arb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -28,7 +28,7 @@ from bench.formula_set import PARAMS, PART, formula_set
 from generators import REGISTRY
 from generators.core.variants import grading_specs
 from grader import Status, SymbolicAnswer
-from grader.equivalence import compile_expr, default_sandbox, evaluate, sample_points
+from grader.equivalence import compile_expr, default_sandbox, evaluate, precision, sample_points
 from grader.symbolic_answer import clear_cache
 
 # dE/dz_0 of a three-step logistic RNN (rnn-bptt's expr_dEdz_0), in the names of issue 4.
@@ -90,10 +90,10 @@ def bench_evaluators(spec: SymbolicAnswer, rounds: int) -> tuple[float, float]:
     program = compile_expr(expr)
     points = sample_points(spec.domains, "bench", 8)  # type: ignore[arg-type]
     started = time.perf_counter()
-    with mp.workdps(50):
+    with precision(50):
         for _ in range(rounds):
             for p in points:
-                evaluate(program, {k: (mpf(v), mpf(0)) for k, v in p.items()})
+                evaluate(program, {k: arb(v) for k, v in p.items()})
     ours = (time.perf_counter() - started) / (rounds * len(points)) * 1e6
     symbols = spec.grammar.symbols
     started = time.perf_counter()
@@ -132,7 +132,7 @@ def main() -> None:
     ours, theirs = bench_evaluators(spec, rounds)
     print(
         f"evaluation at one point, 50 digits: own evaluator {ours:.0f} us "
-        f"(with error bound), evalf(subs=...) {theirs:.0f} us ({theirs / ours:.1f}x slower)"
+        f"(ball arithmetic), evalf(subs=...) {theirs:.0f} us ({theirs / ours:.1f}x slower)"
     )
     if mistakes:
         sys.exit(f"{len(mistakes)} wrong verdicts")

@@ -1,7 +1,7 @@
 """Are two formulas equal? High-precision random points first, a time-capped simplify as fallback.
 
-Both formulas are evaluated at random points drawn from per-name domains, in mpmath at `dps`
-significant digits, with a first-order running error bound carried along every operation. A
+Both formulas are evaluated at random points drawn from per-name domains, in ball arithmetic
+(FLINT's arb) at `dps` significant digits, so that every value carries a rigorous error bound. A
 point where the values differ by more than their error bounds proves the formulas different; a
 point where they agree within the bounds, and the bounds are tiny, is a vote for equal. Points
 where either side is undefined (log or sqrt of a negative number, division by zero, overflow) or
@@ -31,9 +31,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-import mpmath
 import sympy as sp
-from mpmath import mp, mpf
+from flint import arb, ctx
 
 from grader.errors import SpecError
 from grader.expr import ExprLimits, Grammar
@@ -41,10 +40,9 @@ from grader.parse import ParseFailure
 from grader.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 
 DEFAULT_DOMAIN = (-2.0, 2.0)
-# Guards that keep every mpmath operation cheap: beyond them a point counts as undefined.
+# Guards that keep every operation cheap: beyond them a point counts as undefined.
 _EXP_LIMIT = 1e6  # |argument| of exp (and of exp(y log x) inside a power)
 _MAX_BITS = 1 << 20  # |value| < 2**(2**20)
-_TANH_FLAT = 1000  # beyond this tanh is +-1 to far more than 50 digits
 _MAX_INT_POWER = 10**6
 
 UNDEFINED_REASON = (
@@ -272,29 +270,40 @@ class _DividesByZero(_Undefined):
 DOMAIN, TOO_LARGE, BY_ZERO = "domain", "too-large", "by-zero"
 
 
-def _check(v: mpf) -> mpf:
-    _, man, exp, bits = v._mpf_
-    if (man and exp + bits > _MAX_BITS) or (not man and exp):  # too large; inf or nan
+_BIG = arb(2) ** _MAX_BITS  # exact: a power of two
+
+
+def _check(v: arb) -> arb:
+    if not v.is_finite() or v.abs_upper() > _BIG:
         raise _TooLarge
     return v
 
 
-Value = tuple[mpf, mpf]  # a value and its error bound
+Value = arb  # a value and its error bound, as one ball [mid +/- rad]
+
+
+@contextmanager
+def precision(dps: int) -> Iterator[None]:
+    """Evaluate with `dps` significant digits inside (FLINT's precision is process-wide)."""
+    before = ctx.prec
+    ctx.dps = dps
+    try:
+        yield
+    finally:
+        ctx.prec = before
 
 
 def evaluate(
     program: Program, point: Mapping[str, Value], why: list[str] | None = None
 ) -> Value | None:
-    """(value, error bound) at `point` (each name's value and error bound) with the current
-    mpmath precision, or None if undefined; then `why` gets DOMAIN, TOO_LARGE or BY_ZERO.
+    """The value at `point` (each name's value as a ball) as a ball that contains the exact value,
+    at the current precision (`precision`), or None if undefined; then `why` gets DOMAIN,
+    TOO_LARGE or BY_ZERO.
 
-    The error bound is first-order: each operation adds its rounding (eps |result|) to the
-    propagated input errors (sums add absolute errors, products relative ones, exp turns an
-    absolute error in its argument into a relative one, and so on).
+    Ball arithmetic (FLINT's arb) carries a rigorous error bound through every operation, at
+    C speed; the guards keep every operation cheap and refuse values beyond 2**(2**20).
     """
-    eps = mpf(2) ** (-mp.prec)
-    zero = mpf(0)
-    stack: list[tuple[mpf, mpf]] = []
+    stack: list[arb] = []
     try:
         for op in program.ops:
             code = op[0]
@@ -302,40 +311,38 @@ def evaluate(
                 stack.append(point[op[1]])
             elif code == _NUM:
                 p, q = op[1], op[2]
-                v = _check(mpf(p) / q)
-                exact = q == 1 and abs(p).bit_length() <= mp.prec
-                stack.append((v, zero if exact else eps * abs(v)))
+                stack.append(_check(arb(p) if q == 1 else arb(p) / q))
             elif code == _ADD:
-                args = stack[-op[1] :]
-                del stack[-op[1] :]
-                v = _check(mpmath.fsum(a for a, _ in args))
-                stack.append((v, mpmath.fsum(e for _, e in args) + eps * abs(v)))
+                n = op[1]
+                total = stack[-n]
+                for x in stack[-n + 1 :]:
+                    total = total + x
+                del stack[-n:]
+                stack.append(_check(total))
             elif code == _MUL:
-                args = stack[-op[1] :]
-                del stack[-op[1] :]
-                stack.append(_mul(args, eps))
+                n = op[1]
+                product = stack[-n]
+                for x in stack[-n + 1 :]:
+                    product = product * x
+                del stack[-n:]
+                stack.append(_check(product))
             elif code == _POWI:
-                stack.append(_powi(*stack.pop(), op[1], eps))
+                stack.append(_powi(stack.pop(), op[1]))
             elif code == _POW:
-                x, ex = stack.pop()
-                b, eb = stack.pop()
-                stack.append(_pow(b, eb, x, ex, eps))
+                x = stack.pop()
+                stack.append(_pow(stack.pop(), x))
             elif code == _EXP:
-                x, ex = stack.pop()
-                if abs(x) > _EXP_LIMIT:
+                x = stack.pop()
+                if x.abs_upper() > _EXP_LIMIT:
                     raise _TooLarge
-                v = _check(mpmath.exp(x))
-                stack.append((v, abs(v) * (ex + eps * (1 + abs(x)))))
+                stack.append(_check(x.exp()))
             elif code == _LOG:
-                x, ex = stack.pop()
-                if x - ex <= 0:
+                x = stack.pop()
+                if not x > 0:
                     raise _Undefined
-                v = mpmath.log(x)
-                stack.append((v, ex / x + eps * abs(v)))
+                stack.append(x.log())
             else:
-                x, ex = stack.pop()
-                v = mpmath.sign(x) if abs(x) > _TANH_FLAT else mpmath.tanh(x)
-                stack.append((v, (1 - v * v) * ex + eps * abs(v)))
+                stack.append(stack.pop().tanh())
     except (_TooLarge, OverflowError):
         if why is not None:
             why.append(TOO_LARGE)
@@ -349,57 +356,37 @@ def evaluate(
             why.append(DOMAIN)
         return None
     (result,) = stack
-    return result
+    return result if result.is_finite() else None
 
 
-def _mul(args: list[tuple[mpf, mpf]], eps: mpf) -> tuple[mpf, mpf]:
-    v = _check(mpmath.fprod(a for a, _ in args))
-    n = len(args)
-    err = n * eps * abs(v)
-    if v:
-        # sum_i e_i * prod_{j != i} |v_j|, where most e_i are 0 (names are exact)
-        for a, e in args:
-            if e:
-                err += e * abs(v / a)
-        return v, _check(err)
-    # A zero factor: the same sum through prefix and suffix products (no division by 0).
-    mags = [abs(a) for a, _ in args]
-    prefix = [mpf(1)] * (n + 1)
-    for i in range(n):
-        prefix[i + 1] = prefix[i] * mags[i]
-    suffix = mpf(1)
-    for i in range(n - 1, -1, -1):
-        err += args[i][1] * prefix[i] * suffix
-        suffix *= mags[i]
-    return v, _check(err)
+def _bits(x: arb) -> int:
+    """About log2 |x| for an x that is not 0."""
+    man, exp = x.mid().man_exp()
+    return int(exp) + int(man).bit_length()
 
 
-def _powi(b: mpf, eb: mpf, k: int, eps: mpf) -> tuple[mpf, mpf]:
+def _powi(b: arb, k: int) -> arb:
     if k == 0:
-        return mpf(1), mpf(0)
-    if b == 0 or abs(b) <= eb:
+        return arb(1)
+    if b.contains(0):
         if k < 0:
-            raise _DividesByZero if b == 0 else _Undefined  # too close to zero to divide by
-        return _check(b**k), _check(k * (abs(b) + eb) ** (k - 1) * eb + eps)
-    if abs(k) * abs(mp.mag(b)) > _MAX_BITS:
+            raise _DividesByZero if b.mid().is_zero() else _Undefined  # too close to 0
+        return _check(b**k)
+    if abs(k) * abs(_bits(b)) > _MAX_BITS:
         raise _TooLarge
-    v = _check(b**k)
-    bits = abs(k).bit_length()
-    return v, _check(abs(v) * (abs(k) * eb / abs(b) + 2 * bits * eps))
+    return _check(b**k)
 
 
-def _pow(b: mpf, eb: mpf, x: mpf, ex: mpf, eps: mpf) -> tuple[mpf, mpf]:
-    if b - eb <= 0:
+def _pow(b: arb, x: arb) -> arb:
+    if not b > 0:
         # A real power of a negative base is undefined here (as in SymPy: principal root).
-        if b == 0 and eb == 0 and x - ex > 0:
-            return mpf(0), mpf(0)
+        if b.is_zero() and x > 0:
+            return arb(0)
         raise _Undefined
-    lb = mpmath.log(b)
-    t = x * lb
-    if abs(t) > _EXP_LIMIT:
+    t = x * b.log()
+    if t.abs_upper() > _EXP_LIMIT:
         raise _TooLarge
-    v = _check(mpmath.exp(t))
-    return v, _check(abs(v) * (abs(x) * eb / b + abs(lb) * ex + eps * (2 + abs(t))))
+    return _check(t.exp())
 
 
 # -- the decision -------------------------------------------------------------------------------
@@ -407,17 +394,17 @@ def _pow(b: mpf, eb: mpf, x: mpf, ex: mpf, eps: mpf) -> tuple[mpf, mpf]:
 _AGREE, _DIFFER, _UNSURE = "agree", "differ", "unsure"
 
 
-def _compare(a: tuple[mpf, mpf], b: tuple[mpf, mpf], dps: int) -> str:
-    (va, ea), (vb, eb) = a, b
+def _compare(a: arb, b: arb, dps: int) -> str:
+    va, vb = a.mid(), b.mid()
     diff = abs(va - vb)
-    tol = 1024 * (ea + eb)
-    scale = max(abs(va), abs(vb))
+    tol = 1024 * (a.rad() + b.rad())
+    scale = abs(va) if abs(va) > abs(vb) else abs(vb)
     # Agreement to 30 of 50 digits is treated as equality (nothing a student types differs so
     # little); a difference above the error bound is a proof of difference.
-    fine = mpf(10) ** (-(dps * 3 // 5))
+    fine = arb(10) ** (-(dps * 3 // 5))
     if diff > tol and diff > fine * scale:
         return _DIFFER
-    if tol <= mpf(10) ** (-(dps * 3 // 10)) * scale or tol <= fine:
+    if tol <= arb(10) ** (-(dps * 3 // 10)) * scale or tol <= fine:
         return _AGREE
     return _UNSURE
 
@@ -489,8 +476,7 @@ def _definitions(grammar: Grammar, definitions: tuple[tuple[str, str], ...]) -> 
 
 
 def _environment(point: Mapping[str, float], defs: _Definitions) -> dict[str, Value] | None:
-    zero = mpf(0)
-    env: dict[str, Value] = {name: (mpf(value), zero) for name, value in point.items()}
+    env: dict[str, Value] = {name: arb(value) for name, value in point.items()}
     for name, program in defs.programs:
         value = evaluate(program, env)
         if value is None:
@@ -514,7 +500,7 @@ def _reference(
     program = compile_expr(parsed.value)
     seed_text = json.dumps([text, list(grammar.names), [list(d) for d in domains]])
     points = tuple(sample_points(domains, seed_text, settings.attempts))
-    with mp.workdps(settings.dps):
+    with precision(settings.dps):
         envs = tuple(_environment(p, defs) for p in points)
         values = tuple(None if e is None else evaluate(program, e) for e in envs)
     return _Reference(program, parsed.value, points, envs, values, defs.bases)
@@ -591,7 +577,7 @@ def decide(request: EquivalenceRequest) -> Equivalence:
     shown = set().union(*(ref.bases.get(n, frozenset((n,))) for n in used))
     agree = undefined = unsure = defined_ref = 0
     why: list[str] = []
-    with mp.workdps(settings.dps):
+    with precision(settings.dps):
         for point, env, a in zip(ref.points, ref.envs, ref.values, strict=True):
             if a is None or env is None:
                 continue
