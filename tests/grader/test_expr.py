@@ -7,9 +7,9 @@ import time
 
 import pytest
 import sympy as sp
+from flint import arb
 from hypothesis import given
 from hypothesis import strategies as st
-from flint import arb
 
 from grader import SymbolicAnswer, spec_from_json
 from grader.answers import register_kind
