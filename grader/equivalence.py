@@ -167,8 +167,17 @@ class EquivalenceRequest:
     # Names that stand for formulas of earlier names (`y1` for `w_hy*h1 + b_y`), in order: both
     # sides are compared with them written out, so either way of writing a quantity is right.
     definitions: tuple[tuple[str, str], ...] = ()
+    # The response already parsed and compiled by the caller (it parses to report typos anyway):
+    # the worker then parses it again only for the rare symbolic fallback.
+    program: Program | None = None
 
     def to_json(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.program is not None:
+            out["program"] = [list(op) for op in self.program.ops]
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "definitions": [list(d) for d in self.definitions],
             "reference": self.reference,
@@ -195,7 +204,23 @@ class EquivalenceRequest:
             domains,
             EquivalenceSettings(**data["settings"]),
             tuple((str(n), str(f)) for n, f in data.get("definitions", ())),
+            _program_from_json(data["program"]) if "program" in data else None,
         )
+
+
+def _program_from_json(data: Any) -> Program:
+    ops: list[tuple[Any, ...]] = []
+    for op in data:
+        code = op[0]
+        if code == _VAR and isinstance(op[1], str):
+            ops.append((_VAR, op[1]))
+        elif code == _NUM:
+            ops.append((_NUM, int(op[1]), int(op[2])))
+        elif isinstance(code, int) and _ADD <= code <= _TANH:
+            ops.append((code, *(int(x) for x in op[1:2])))
+        else:
+            raise ValueError(f"not a program operation: {op!r}")
+    return Program(tuple(ops))
 
 
 # -- compiling a SymPy tree into a postfix program -------------------------------------------
@@ -569,11 +594,13 @@ def decide(request: EquivalenceRequest) -> Equivalence:
     """The whole decision in this process (the sandbox worker runs this)."""
     grammar, settings = request.grammar, request.settings
     ref = _reference(request.reference, grammar, request.domains, settings, request.definitions)
-    parsed = grammar.parse(request.response)
-    if isinstance(parsed, ParseFailure):
-        return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
-    program = compile_expr(parsed.value)
-    used = {s.name for s in parsed.value.free_symbols | ref.expr.free_symbols}
+    program = request.program
+    if program is None:
+        parsed = grammar.parse(request.response)
+        if isinstance(parsed, ParseFailure):
+            return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
+        program = compile_expr(parsed.value)
+    used = {op[1] for op in program.ops if op[0] == _VAR} | {s.name for s in ref.expr.free_symbols}
     shown = set().union(*(ref.bases.get(n, frozenset((n,))) for n in used))
     agree = undefined = unsure = defined_ref = 0
     why: list[str] = []
@@ -599,11 +626,15 @@ def decide(request: EquivalenceRequest) -> Equivalence:
         return Equivalence(Verdict.EQUIVALENT, "numeric")
     if why and not agree and not unsure and all(w == BY_ZERO for w in why):
         return Equivalence(Verdict.UNDECIDED, "none", reason=DIVISION_REASON)
-    if TOO_LARGE not in why and BY_ZERO not in why and _rebuild_is_bounded(parsed.value):
-        full = expansion(grammar, request.definitions) if request.definitions else {}
-        difference = sp.Add(ref.expr.xreplace(full), -parsed.value.xreplace(full))
-        if symbolic_zero(difference, settings.symbolic_seconds):
-            return Equivalence(Verdict.EQUIVALENT, "symbolic")
+    if TOO_LARGE not in why and BY_ZERO not in why:
+        parsed = grammar.parse(request.response)
+        if isinstance(parsed, ParseFailure):
+            return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
+        if _rebuild_is_bounded(parsed.value):
+            full = expansion(grammar, request.definitions) if request.definitions else {}
+            difference = sp.Add(ref.expr.xreplace(full), -parsed.value.xreplace(full))
+            if symbolic_zero(difference, settings.symbolic_seconds):
+                return Equivalence(Verdict.EQUIVALENT, "symbolic")
     if defined_ref < settings.min_points:
         reason = REFERENCE_REASON
     elif TOO_LARGE in why:

@@ -18,6 +18,7 @@ from grader.equivalence import (
     EquivalenceSettings,
     Verdict,
     check_equivalent,
+    compile_expr,
     normalize_domains,
 )
 from grader.errors import SpecError
@@ -165,6 +166,7 @@ def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
         spec.domains,
         spec.settings,
         spec.definitions,  # type: ignore[arg-type]
+        compile_expr(parsed.value),
     )
     outcome = check_equivalent(request)
     if outcome.verdict is Verdict.EQUIVALENT:
