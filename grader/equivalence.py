@@ -114,19 +114,32 @@ class Equivalence:
     method: str = "numeric"  # "numeric", "symbolic" or "none"
     point: tuple[tuple[str, float], ...] = ()
     reason: str = ""
+    # For formulas that differ, with the request's `at`: (the response's value there, the
+    # reference's), to match against the values known mistakes give.
+    values_at: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "verdict": self.verdict.value,
             "method": self.method,
             "point": [[n, v] for n, v in self.point],
             "reason": self.reason,
         }
+        if self.values_at is not None:
+            out["values_at"] = list(self.values_at)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Equivalence:
         point = tuple((str(n), float(v)) for n, v in data.get("point", ()))
-        return cls(Verdict(data["verdict"]), data["method"], point, data.get("reason", ""))
+        values = data.get("values_at")
+        return cls(
+            Verdict(data["verdict"]),
+            data["method"],
+            point,
+            data.get("reason", ""),
+            None if values is None else (float(values[0]), float(values[1])),
+        )
 
 
 Domains = tuple[tuple[str, float, float], ...]
@@ -170,11 +183,16 @@ class EquivalenceRequest:
     # The response already parsed and compiled by the caller (it parses to report typos anyway):
     # the worker then parses it again only for the rare symbolic fallback.
     program: Program | None = None
+    # A point of particular interest (the variant's values): when the formulas differ, both are
+    # evaluated there too (`Equivalence.values_at`).
+    at: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out = self._fields()
         if self.program is not None:
             out["program"] = [list(op) for op in self.program.ops]
+        if self.at:
+            out["at"] = [[n, v] for n, v in self.at]
         return out
 
     def _fields(self) -> dict[str, Any]:
@@ -205,6 +223,7 @@ class EquivalenceRequest:
             EquivalenceSettings(**data["settings"]),
             tuple((str(n), str(f)) for n, f in data.get("definitions", ())),
             _program_from_json(data["program"]) if "program" in data else None,
+            tuple((str(n), float(v)) for n, v in data.get("at", ())),
         )
 
 
@@ -590,6 +609,23 @@ def symbolic_zero(difference: sp.Expr, seconds: float) -> bool | None:
         return None
 
 
+def _values_at(
+    request: EquivalenceRequest, ref: _Reference, program: Program
+) -> tuple[float, float] | None:
+    """Both formulas at `request.at` (names it does not give count as 0), as floats."""
+    if not request.at:
+        return None
+    point = dict.fromkeys(request.grammar.names, 0.0) | dict(request.at)
+    env = _environment(point, _definitions(request.grammar, request.definitions))
+    if env is None:
+        return None
+    b, a = evaluate(program, env), evaluate(ref.program, env)
+    if a is None or b is None:
+        return None
+    values = float(b.mid()), float(a.mid())
+    return values if all(math.isfinite(v) for v in values) else None
+
+
 def decide(request: EquivalenceRequest) -> Equivalence:
     """The whole decision in this process (the sandbox worker runs this)."""
     grammar, settings = request.grammar, request.settings
@@ -615,7 +651,10 @@ def decide(request: EquivalenceRequest) -> Equivalence:
                 continue
             outcome = _compare(a, b, settings.dps)
             if outcome == _DIFFER:
-                return Equivalence(Verdict.DIFFERENT, "numeric", _shown_point(point, shown))
+                values = _values_at(request, ref, program)
+                return Equivalence(
+                    Verdict.DIFFERENT, "numeric", _shown_point(point, shown), values_at=values
+                )
             if outcome == _AGREE:
                 agree += 1
                 if agree >= settings.points:

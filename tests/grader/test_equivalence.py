@@ -178,3 +178,38 @@ class _Stopped:
 def test_the_hosts_time_limit_passes_through_the_grading_guard() -> None:
     with pytest.raises(SoftTimeLimitExceeded):
         grade_parts({"a": _Stopped()}, {"a": "1"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("formula", "code"),
+    [
+        ("h1*(1-h1)*w_hy*(y1-t1)", "missing-future-terms"),
+        ("(h1-h1^2)*(w_hy*(t1-y1) + w_hh*h2*(1-h2)*w_hy*(t2-y2))", "sign-error"),
+        ("z1*(1-z1)*(w_hy*(y1-t1) + w_hh*z2*(1-z2)*w_hy*(y2-t2))", "wrong-activation-derivative"),
+        ("h2*(1-h2)*w_hy*(y2-t2)", "off-by-one-time"),
+        ("w_hh", None),
+    ],
+)
+def test_a_wrong_formula_names_the_mistake_the_graph_perturbation_knows(
+    spec: SymbolicAnswer, formula: str, code: str | None
+) -> None:
+    result = spec.grade(formula)
+    assert result.status is Status.INCORRECT and result.misconception == code
+    if code is None:
+        assert "not equivalent" in result.feedback
+    else:
+        assert "not equivalent" not in result.feedback
+
+
+def test_a_formula_part_of_the_memory_cell_names_the_forgotten_keep_gate() -> None:
+    params = {
+        "inputs": [1, 2, 3],
+        "keep": [0.5, 0.8, 0.9],
+        "write": [1, 1, 1],
+        "read": [1, 1, 1],
+        "ask": ["expr_dcdc_0"],
+    }
+    part = grading_specs(REGISTRY.get("lstm-cell"), None, params, None)["expr_dcdc_0"]
+    assert part.grade("keep1*keep2").status is Status.CORRECT
+    assert part.grade("1").misconception == "forgot-keep-gate"
+    assert part.grade("keep0*keep1*keep2").misconception is None
