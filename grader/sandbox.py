@@ -9,7 +9,9 @@ imports the handler's module once and then only forks. Each worker is a fork of 
 replacement after a kill is ready in milliseconds instead of an interpreter start plus imports,
 and forking happens in a single-threaded process (forking a threaded grading process, as Celery's
 is, can deadlock the child). The zygote hands the parent a socket to the new worker (SCM_RIGHTS)
-and the parent then talks to the worker directly: JSON job in, JSON reply out. Workers cap their
+and the parent then talks to the worker directly: JSON job in, JSON reply out, each reply tagged
+with its request's number. A call interrupted while it waits (a time limit's exception raised by
+a signal handler) discards its worker, so no late reply is ever taken for the next job's. Workers cap their
 address space with RLIMIT_AS. The zygote ignores SIGCHLD, so killed workers are reaped by the
 kernel and leave no zombies; both zygote and workers exit on their own when the parent's end of
 their socket closes, even if the parent is killed.
