@@ -259,16 +259,23 @@ class Sandbox:
             greeting = ours.recv(1)
         except OSError:
             greeting = b""
+        except BaseException:
+            # Interrupted (a time limit): its greeting would later be read as a fork's answer.
+            self._stop_zygote(kill=True)
+            raise
         if greeting != _READY:
             self._stop_zygote()
             raise SandboxUnavailable(f"the sandbox could not start (handler {self._ref})")
         ours.settimeout(5.0)
 
-    def _stop_zygote(self) -> None:
+    def _stop_zygote(self, kill: bool = False) -> None:
+        """Close its socket (it exits on EOF); `kill` when it must not be waited for."""
         if self._control is not None:
             self._control.close()
             self._control = None
         if self._zygote is not None:
+            if kill:
+                self._zygote.kill()
             try:
                 self._zygote.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover - it exits on EOF
@@ -289,7 +296,7 @@ class Sandbox:
         except BaseException:
             # Interrupted (a time limit): the zygote's answer may still be on its way and would
             # hand the next fork the wrong worker, so this zygote goes.
-            self._stop_zygote()
+            self._stop_zygote(kill=True)
             raise
         if len(data) != 8 or len(fds) != 1:
             for fd in fds:
@@ -354,19 +361,18 @@ class Sandbox:
         limit) discards the worker before the exception goes on, so no reply of an abandoned job
         is ever read as the next job's; replies also carry their request's tag, and a reply with
         another tag is dropped."""
-        now = time.monotonic()
-        deadline = now + timeout
+        allowed = timeout
         shared = _DEADLINE.get()
         if shared is not None:
-            deadline = min(deadline, shared)
-            if deadline <= now:
+            allowed = min(allowed, shared - time.monotonic())
+            if allowed <= 0:
                 raise SandboxTimeout("the budget of this submission's checks is spent")
         with self._lock:
             self._tag += 1
             tag = self._tag
             message = json.dumps({"tag": tag, "job": payload}).encode()
             try:
-                reply = self._exchange(message, tag, deadline, deadline - now)
+                reply = self._exchange(message, tag, allowed)
             except SandboxError:
                 raise
             except BaseException:
@@ -377,9 +383,7 @@ class Sandbox:
         result: dict[str, Any] = reply["ok"]
         return result
 
-    def _exchange(
-        self, message: bytes, tag: int, deadline: float, allowed: float
-    ) -> dict[str, Any]:
+    def _exchange(self, message: bytes, tag: int, allowed: float) -> dict[str, Any]:
         if self._conn is None:
             self._fork_worker()
         elif self._worker_gone():
@@ -391,6 +395,8 @@ class Sandbox:
             self._replace()  # it died between jobs; the job has not started, so resend
             assert self._conn is not None
             self._conn.send_bytes(message)
+        # Counted from here: starting the sandbox is the service's time, not the job's.
+        deadline = time.monotonic() + allowed
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not self._conn.poll(left):

@@ -150,6 +150,22 @@ def test_an_interrupted_call_leaves_no_reply_for_the_next(sleepy: Sandbox) -> No
     assert sleepy.call({"value": "third"}, timeout=30) == {"echo": "third"}
 
 
+def test_an_interrupted_start_leaves_no_greeting_for_the_next_fork(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("SEQQUIZ_TEST_INTERRUPT_PID", str(os.getpid()))
+    monkeypatch.setenv("SEQQUIZ_TEST_INTERRUPT_MARKER", str(tmp_path / "interrupted"))
+    previous = signal.signal(signal.SIGUSR1, _interrupt)
+    box = Sandbox("tests.grader.interrupting_jobs:echo", start_timeout=60)
+    try:
+        with pytest.raises(_Interrupted):
+            box.call({"value": "first"}, timeout=30)
+        assert box.call({"value": "second"}, timeout=30) == {"echo": "second"}
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        box.close()
+
+
 def test_a_reply_to_another_request_is_dropped(sleepy: Sandbox) -> None:
     conn = sleepy._conn
     assert conn is not None
