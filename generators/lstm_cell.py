@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from generators.core.formulas import formula_text
 from generators.core.symbolic import fmt, fmt_param, index_list
 from generators.families import lstm, lstm_numeric
 from grader import AnswerSpec, Tolerance
-from grader.symbolic_answer import SymbolicAnswer
+from grader.symbolic_answer import SymbolicAnswer, distinct_mistakes
 
 # Cell values are sums of products of one-decimal numbers that a person works out by hand; the
 # course's quizzes ask such forward values to two decimal places.
@@ -171,9 +172,21 @@ class LstmCell(lstm.LstmTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
-        numeric = super().specs(params, answers, [p for p in asked if not p.startswith("expr_")])
+        # A formula part knows the mistakes of its value (expr_dcdc_1: those of dcdc_1), which it
+        # recognises at the variant's keep gates.
+        values = [p[5:] if p.startswith("expr_") else p for p in asked]
+        numeric = super().specs(params, answers, values)
         T = len(params["inputs"])
-        return {p: numeric[p] if p in numeric else _formula_answer(T, answers[p]) for p in asked}
+        at = tuple((f"keep{t}", float(k)) for t, k in enumerate(params["keep"]))
+        out: dict[str, AnswerSpec] = {}
+        for p, value in zip(asked, values, strict=True):
+            if p == value:
+                out[p] = numeric[p]
+                continue
+            formula = _formula_answer(T, answers[p])
+            wrong = distinct_mistakes(getattr(numeric[value], "misconceptions", ()), answers[value])
+            out[p] = replace(formula, misconceptions=wrong, at=at) if wrong else formula
+        return out
 
     @property
     def part_kinds(self) -> tuple[str, ...]:

@@ -120,7 +120,8 @@ class RnnBptt(rnn.RnnTemplate):
     ) -> dict[str, AnswerSpec]:
         T = len(params["x"])
         m = self.model(params)
-        wrong = self.misconceptions(params, asked)
+        # A formula part knows the mistakes of its value (expr_dEdz_1: those of dEdz_1).
+        wrong = self.misconceptions(params, asked, {p: p[5:] for p in asked if p[:5] == "expr_"})
         asked_h = tuple(p for p in asked if p.startswith("h_"))
         hidden, exact = self.stated_hidden(params, answers, T)
         if stem_states_hidden(asked) and not exact:
@@ -131,7 +132,7 @@ class RnnBptt(rnn.RnnTemplate):
         out: dict[str, AnswerSpec] = {}
         for p in asked:
             if p.startswith("expr_"):
-                out[p] = rnn.formula_answer(self.kind, T, params["activation"], p[5:])
+                out[p] = rnn.formula_part(m, params, p[5:], wrong[p])
                 continue
             tol = FORWARD_TOLERANCE if p[0] in "zhy" else BACKWARD_TOLERANCE
             # Kept even inside the default tolerance: a tighter override must still accept it.

@@ -92,15 +92,13 @@ class RnnGradientFlow(rnn.RnnTemplate):
     def specs(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> dict[str, AnswerSpec]:
-        wrong = self.misconceptions(params, asked, {"gain": "gain_h_0"})
+        wrong = self.misconceptions(params, asked, {"gain": "gain_h_0", "expr_gain": "gain_h_0"})
         out: dict[str, AnswerSpec] = {}
         for p in asked:
             if p == "regime":
                 out[p] = ChoiceAnswer(answers[p], REGIMES, EXPLANATIONS)
             elif p == "expr_gain":
-                out[p] = rnn.formula_answer(
-                    self.kind, len(params["x"]), params["activation"], "gain_h_0"
-                )
+                out[p] = rnn.formula_part(self.model(params), params, "gain_h_0", wrong[p])
             else:
                 tol = GAIN_TOLERANCE if p == "gain" else GRAD_TOLERANCE
                 out[p] = NumericAnswer(answers[p], tol, misconceptions=wrong[p])

@@ -1,7 +1,7 @@
 """Are two formulas equal? High-precision random points first, a time-capped simplify as fallback.
 
-Both formulas are evaluated at random points drawn from per-name domains, in mpmath at `dps`
-significant digits, with a first-order running error bound carried along every operation. A
+Both formulas are evaluated at random points drawn from per-name domains, in ball arithmetic
+(FLINT's arb) at `dps` significant digits, so that every value carries a rigorous error bound. A
 point where the values differ by more than their error bounds proves the formulas different; a
 point where they agree within the bounds, and the bounds are tiny, is a vote for equal. Points
 where either side is undefined (log or sqrt of a negative number, division by zero, overflow) or
@@ -31,9 +31,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-import mpmath
 import sympy as sp
-from mpmath import mp, mpf
+from flint import arb, ctx
 
 from grader.errors import SpecError
 from grader.expr import ExprLimits, Grammar
@@ -41,10 +40,9 @@ from grader.parse import ParseFailure
 from grader.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 
 DEFAULT_DOMAIN = (-2.0, 2.0)
-# Guards that keep every mpmath operation cheap: beyond them a point counts as undefined.
+# Guards that keep every operation cheap: beyond them a point counts as undefined.
 _EXP_LIMIT = 1e6  # |argument| of exp (and of exp(y log x) inside a power)
 _MAX_BITS = 1 << 20  # |value| < 2**(2**20)
-_TANH_FLAT = 1000  # beyond this tanh is +-1 to far more than 50 digits
 _MAX_INT_POWER = 10**6
 
 UNDEFINED_REASON = (
@@ -53,8 +51,15 @@ UNDEFINED_REASON = (
 )
 IMPRECISE_REASON = "it loses too much precision to be checked; try writing it more simply"
 REFERENCE_REASON = "the correct answer itself could not be evaluated; please report this question"
+TOO_LARGE_REASON = (
+    "numbers in it grow too large to compute (an exponent or an exp of a large value); "
+    "try writing it more simply"
+)
+DIVISION_REASON = "division by zero: a denominator in it is 0 whatever the values"
 TIMEOUT_REASON = "checking it took too long; try writing it more simply"
 CRASH_REASON = "checking it needed too much memory or failed; try writing it more simply"
+# Outcomes of the sandbox's state rather than of the formula: never remembered as its grade.
+TRANSIENT_REASONS = frozenset((TIMEOUT_REASON, CRASH_REASON))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,19 +114,32 @@ class Equivalence:
     method: str = "numeric"  # "numeric", "symbolic" or "none"
     point: tuple[tuple[str, float], ...] = ()
     reason: str = ""
+    # For formulas that differ, with the request's `at`: (the response's value there, the
+    # reference's), to match against the values known mistakes give.
+    values_at: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "verdict": self.verdict.value,
             "method": self.method,
             "point": [[n, v] for n, v in self.point],
             "reason": self.reason,
         }
+        if self.values_at is not None:
+            out["values_at"] = list(self.values_at)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Equivalence:
         point = tuple((str(n), float(v)) for n, v in data.get("point", ()))
-        return cls(Verdict(data["verdict"]), data["method"], point, data.get("reason", ""))
+        values = data.get("values_at")
+        return cls(
+            Verdict(data["verdict"]),
+            data["method"],
+            point,
+            data.get("reason", ""),
+            None if values is None else (float(values[0]), float(values[1])),
+        )
 
 
 Domains = tuple[tuple[str, float, float], ...]
@@ -162,8 +180,22 @@ class EquivalenceRequest:
     # Names that stand for formulas of earlier names (`y1` for `w_hy*h1 + b_y`), in order: both
     # sides are compared with them written out, so either way of writing a quantity is right.
     definitions: tuple[tuple[str, str], ...] = ()
+    # The response already parsed and compiled by the caller (it parses to report typos anyway):
+    # the worker then parses it again only for the rare symbolic fallback.
+    program: Program | None = None
+    # A point of particular interest (the variant's values): when the formulas differ, both are
+    # evaluated there too (`Equivalence.values_at`).
+    at: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.program is not None:
+            out["program"] = [list(op) for op in self.program.ops]
+        if self.at:
+            out["at"] = [[n, v] for n, v in self.at]
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "definitions": [list(d) for d in self.definitions],
             "reference": self.reference,
@@ -190,7 +222,24 @@ class EquivalenceRequest:
             domains,
             EquivalenceSettings(**data["settings"]),
             tuple((str(n), str(f)) for n, f in data.get("definitions", ())),
+            _program_from_json(data["program"]) if "program" in data else None,
+            tuple((str(n), float(v)) for n, v in data.get("at", ())),
         )
+
+
+def _program_from_json(data: Any) -> Program:
+    ops: list[tuple[Any, ...]] = []
+    for op in data:
+        code = op[0]
+        if code == _VAR and isinstance(op[1], str):
+            ops.append((_VAR, op[1]))
+        elif code == _NUM:
+            ops.append((_NUM, int(op[1]), int(op[2])))
+        elif isinstance(code, int) and _ADD <= code <= _TANH:
+            ops.append((code, *(int(x) for x in op[1:2])))
+        else:
+            raise ValueError(f"not a program operation: {op!r}")
+    return Program(tuple(ops))
 
 
 # -- compiling a SymPy tree into a postfix program -------------------------------------------
@@ -253,118 +302,135 @@ class _Undefined(Exception):
     """The formula has no real, finite value at this point (or one too large to compute)."""
 
 
-def _check(v: mpf) -> mpf:
-    _, man, exp, bits = v._mpf_
-    if (man and exp + bits > _MAX_BITS) or (not man and exp):  # too large; inf or nan
-        raise _Undefined
+class _TooLarge(_Undefined):
+    """A value or a power beyond the guards: computing it exactly could take without bound."""
+
+
+class _DividesByZero(_Undefined):
+    """A division by a value that is exactly zero here."""
+
+
+# Why a formula had no value at a point (see `evaluate`).
+DOMAIN, TOO_LARGE, BY_ZERO = "domain", "too-large", "by-zero"
+
+
+_BIG = arb(2) ** _MAX_BITS  # exact: a power of two
+
+
+def _check(v: arb) -> arb:
+    if not v.is_finite() or v.abs_upper() > _BIG:
+        raise _TooLarge
     return v
 
 
-def evaluate(program: Program, point: Mapping[str, mpf]) -> tuple[mpf, mpf] | None:
-    """(value, error bound) at `point` with the current mpmath precision, or None if undefined.
+Value = arb  # a value and its error bound, as one ball [mid +/- rad]
 
-    The error bound is first-order: each operation adds its rounding (eps |result|) to the
-    propagated input errors (sums add absolute errors, products relative ones, exp turns an
-    absolute error in its argument into a relative one, and so on).
+
+@contextmanager
+def precision(dps: int) -> Iterator[None]:
+    """Evaluate with `dps` significant digits inside (FLINT's precision is process-wide)."""
+    before = ctx.prec
+    ctx.dps = dps
+    try:
+        yield
+    finally:
+        ctx.prec = before
+
+
+def evaluate(
+    program: Program, point: Mapping[str, Value], why: list[str] | None = None
+) -> Value | None:
+    """The value at `point` (each name's value as a ball) as a ball that contains the exact value,
+    at the current precision (`precision`), or None if undefined; then `why` gets DOMAIN,
+    TOO_LARGE or BY_ZERO.
+
+    Ball arithmetic (FLINT's arb) carries a rigorous error bound through every operation, at
+    C speed; the guards keep every operation cheap and refuse values beyond 2**(2**20).
     """
-    eps = mpf(2) ** (-mp.prec)
-    zero = mpf(0)
-    stack: list[tuple[mpf, mpf]] = []
+    stack: list[arb] = []
     try:
         for op in program.ops:
             code = op[0]
             if code == _VAR:
-                stack.append((point[op[1]], zero))
+                stack.append(point[op[1]])
             elif code == _NUM:
                 p, q = op[1], op[2]
-                v = _check(mpf(p) / q)
-                exact = q == 1 and abs(p).bit_length() <= mp.prec
-                stack.append((v, zero if exact else eps * abs(v)))
+                stack.append(_check(arb(p) if q == 1 else arb(p) / q))
             elif code == _ADD:
-                args = stack[-op[1] :]
-                del stack[-op[1] :]
-                v = _check(mpmath.fsum(a for a, _ in args))
-                stack.append((v, mpmath.fsum(e for _, e in args) + eps * abs(v)))
+                n = op[1]
+                total = stack[-n]
+                for x in stack[-n + 1 :]:
+                    total = total + x
+                del stack[-n:]
+                stack.append(_check(total))
             elif code == _MUL:
-                args = stack[-op[1] :]
-                del stack[-op[1] :]
-                stack.append(_mul(args, eps))
+                n = op[1]
+                product = stack[-n]
+                for x in stack[-n + 1 :]:
+                    product = product * x
+                del stack[-n:]
+                stack.append(_check(product))
             elif code == _POWI:
-                stack.append(_powi(*stack.pop(), op[1], eps))
+                stack.append(_powi(stack.pop(), op[1]))
             elif code == _POW:
-                x, ex = stack.pop()
-                b, eb = stack.pop()
-                stack.append(_pow(b, eb, x, ex, eps))
+                x = stack.pop()
+                stack.append(_pow(stack.pop(), x))
             elif code == _EXP:
-                x, ex = stack.pop()
-                if abs(x) > _EXP_LIMIT:
-                    raise _Undefined
-                v = _check(mpmath.exp(x))
-                stack.append((v, abs(v) * (ex + eps * (1 + abs(x)))))
+                x = stack.pop()
+                if x.abs_upper() > _EXP_LIMIT:
+                    raise _TooLarge
+                stack.append(_check(x.exp()))
             elif code == _LOG:
-                x, ex = stack.pop()
-                if x - ex <= 0:
+                x = stack.pop()
+                if not x > 0:
                     raise _Undefined
-                v = mpmath.log(x)
-                stack.append((v, ex / x + eps * abs(v)))
+                stack.append(x.log())
             else:
-                x, ex = stack.pop()
-                v = mpmath.sign(x) if abs(x) > _TANH_FLAT else mpmath.tanh(x)
-                stack.append((v, (1 - v * v) * ex + eps * abs(v)))
-    except (_Undefined, ZeroDivisionError, OverflowError, ValueError):
+                stack.append(stack.pop().tanh())
+    except (_TooLarge, OverflowError):
+        if why is not None:
+            why.append(TOO_LARGE)
+        return None
+    except (_DividesByZero, ZeroDivisionError):
+        if why is not None:
+            why.append(BY_ZERO)
+        return None
+    except (_Undefined, ValueError):
+        if why is not None:
+            why.append(DOMAIN)
         return None
     (result,) = stack
-    return result
+    return result if result.is_finite() else None
 
 
-def _mul(args: list[tuple[mpf, mpf]], eps: mpf) -> tuple[mpf, mpf]:
-    v = _check(mpmath.fprod(a for a, _ in args))
-    n = len(args)
-    err = n * eps * abs(v)
-    if v:
-        # sum_i e_i * prod_{j != i} |v_j|, where most e_i are 0 (names are exact)
-        for a, e in args:
-            if e:
-                err += e * abs(v / a)
-        return v, _check(err)
-    # A zero factor: the same sum through prefix and suffix products (no division by 0).
-    mags = [abs(a) for a, _ in args]
-    prefix = [mpf(1)] * (n + 1)
-    for i in range(n):
-        prefix[i + 1] = prefix[i] * mags[i]
-    suffix = mpf(1)
-    for i in range(n - 1, -1, -1):
-        err += args[i][1] * prefix[i] * suffix
-        suffix *= mags[i]
-    return v, _check(err)
+def _bits(x: arb) -> int:
+    """About log2 |x| for an x that is not 0."""
+    man, exp = x.mid().man_exp()
+    return int(exp) + int(man).bit_length()
 
 
-def _powi(b: mpf, eb: mpf, k: int, eps: mpf) -> tuple[mpf, mpf]:
+def _powi(b: arb, k: int) -> arb:
     if k == 0:
-        return mpf(1), mpf(0)
-    if b == 0 or abs(b) <= eb:
+        return arb(1)
+    if b.contains(0):
         if k < 0:
-            raise _Undefined  # too close to zero to divide by
-        return _check(b**k), _check(k * (abs(b) + eb) ** (k - 1) * eb + eps)
-    if abs(k) * abs(mp.mag(b)) > _MAX_BITS:
-        raise _Undefined
-    v = _check(b**k)
-    bits = abs(k).bit_length()
-    return v, _check(abs(v) * (abs(k) * eb / abs(b) + 2 * bits * eps))
+            raise _DividesByZero if b.mid().is_zero() else _Undefined  # too close to 0
+        return _check(b**k)
+    if abs(k) * abs(_bits(b)) > _MAX_BITS:
+        raise _TooLarge
+    return _check(b**k)
 
 
-def _pow(b: mpf, eb: mpf, x: mpf, ex: mpf, eps: mpf) -> tuple[mpf, mpf]:
-    if b - eb <= 0:
+def _pow(b: arb, x: arb) -> arb:
+    if not b > 0:
         # A real power of a negative base is undefined here (as in SymPy: principal root).
-        if b == 0 and eb == 0 and x - ex > 0:
-            return mpf(0), mpf(0)
+        if b.is_zero() and x > 0:
+            return arb(0)
         raise _Undefined
-    lb = mpmath.log(b)
-    t = x * lb
-    if abs(t) > _EXP_LIMIT:
-        raise _Undefined
-    v = _check(mpmath.exp(t))
-    return v, _check(abs(v) * (abs(x) * eb / b + abs(lb) * ex + eps * (2 + abs(t))))
+    t = x * b.log()
+    if t.abs_upper() > _EXP_LIMIT:
+        raise _TooLarge
+    return _check(t.exp())
 
 
 # -- the decision -------------------------------------------------------------------------------
@@ -372,17 +438,17 @@ def _pow(b: mpf, eb: mpf, x: mpf, ex: mpf, eps: mpf) -> tuple[mpf, mpf]:
 _AGREE, _DIFFER, _UNSURE = "agree", "differ", "unsure"
 
 
-def _compare(a: tuple[mpf, mpf], b: tuple[mpf, mpf], dps: int) -> str:
-    (va, ea), (vb, eb) = a, b
+def _compare(a: arb, b: arb, dps: int) -> str:
+    va, vb = a.mid(), b.mid()
     diff = abs(va - vb)
-    tol = 1024 * (ea + eb)
-    scale = max(abs(va), abs(vb))
+    tol = 1024 * (a.rad() + b.rad())
+    scale = abs(va) if abs(va) > abs(vb) else abs(vb)
     # Agreement to 30 of 50 digits is treated as equality (nothing a student types differs so
     # little); a difference above the error bound is a proof of difference.
-    fine = mpf(10) ** (-(dps * 3 // 5))
+    fine = arb(10) ** (-(dps * 3 // 5))
     if diff > tol and diff > fine * scale:
         return _DIFFER
-    if tol <= mpf(10) ** (-(dps * 3 // 10)) * scale or tol <= fine:
+    if tol <= arb(10) ** (-(dps * 3 // 10)) * scale or tol <= fine:
         return _AGREE
     return _UNSURE
 
@@ -406,16 +472,21 @@ def sample_points(domains: Domains, seed_text: str, count: int) -> list[dict[str
 @dataclass(frozen=True, slots=True)
 class _Reference:
     program: Program
-    expr: sp.Expr
+    expr: sp.Expr  # as written, definitions not substituted
     points: tuple[dict[str, float], ...]
-    values: tuple[tuple[mpf, mpf] | None, ...]
+    # Every name's value at each point, the defined names computed from their definitions (None
+    # where a definition is undefined), and the reference's value there.
+    envs: tuple[dict[str, Value] | None, ...]
+    values: tuple[Value | None, ...]
+    bases: Mapping[str, frozenset[str]]  # each name -> the free names it stands for
 
 
 @lru_cache(maxsize=256)
 def expansion(
     grammar: Grammar, definitions: tuple[tuple[str, str], ...]
 ) -> dict[sp.Symbol, sp.Expr]:
-    """Each defined name -> its formula in the free names (earlier definitions written out)."""
+    """Each defined name -> its formula in the free names (earlier definitions written out).
+    Only the symbolic fallback needs this, and only for formulas whose rebuild is bounded."""
     out: dict[sp.Symbol, sp.Expr] = {}
     for name, formula in definitions:
         sym, parsed = grammar.parse(name), grammar.parse(formula)
@@ -423,6 +494,39 @@ def expansion(
             raise SpecError(f"definition {name} = {formula!r} does not parse")
         out[sym.value] = parsed.value.xreplace(out)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Definitions:
+    programs: tuple[tuple[str, Program], ...]
+    bases: Mapping[str, frozenset[str]]
+
+
+@lru_cache(maxsize=256)
+def _definitions(grammar: Grammar, definitions: tuple[tuple[str, str], ...]) -> _Definitions:
+    """The definitions compiled, to be computed in numbers at each point: substituting them into
+    a formula symbolically rebuilds (and evaluates) its tree, which is slow, and unbounded for a
+    formula such as (h1-h1+9)^(h1-h1+9)^(h1-h1+9)."""
+    programs: list[tuple[str, Program]] = []
+    bases = {name: frozenset((name,)) for name in grammar.names}
+    for name, formula in definitions:
+        parsed = grammar.parse(formula)
+        if name not in bases or isinstance(parsed, ParseFailure):
+            raise SpecError(f"definition {name} = {formula!r} does not parse")
+        programs.append((name, compile_expr(parsed.value)))
+        used = [bases[s.name] for s in parsed.value.free_symbols]
+        bases[name] = frozenset().union(*used)
+    return _Definitions(tuple(programs), bases)
+
+
+def _environment(point: Mapping[str, float], defs: _Definitions) -> dict[str, Value] | None:
+    env: dict[str, Value] = {name: arb(value) for name, value in point.items()}
+    for name, program in defs.programs:
+        value = evaluate(program, env)
+        if value is None:
+            return None
+        env[name] = value
+    return env
 
 
 @lru_cache(maxsize=256)
@@ -436,18 +540,34 @@ def _reference(
     parsed = grammar.parse(text)
     if isinstance(parsed, ParseFailure):
         raise SpecError(f"reference formula {text!r} does not parse: {parsed.message}")
-    expr = parsed.value.xreplace(expansion(grammar, definitions)) if definitions else parsed.value
-    parsed = type(parsed)(expr)
+    defs = _definitions(grammar, definitions)
     program = compile_expr(parsed.value)
     seed_text = json.dumps([text, list(grammar.names), [list(d) for d in domains]])
     points = tuple(sample_points(domains, seed_text, settings.attempts))
-    with mp.workdps(settings.dps):
-        values = tuple(evaluate(program, _mp_point(p)) for p in points)
-    return _Reference(program, parsed.value, points, values)
+    with precision(settings.dps):
+        envs = tuple(_environment(p, defs) for p in points)
+        values = tuple(None if e is None else evaluate(program, e) for e in envs)
+    return _Reference(program, parsed.value, points, envs, values, defs.bases)
 
 
-def _mp_point(point: Mapping[str, float]) -> dict[str, mpf]:
-    return {name: mpf(value) for name, value in point.items()}
+def _rebuild_is_bounded(expr: sp.Expr, max_product: int = 10_000) -> bool:
+    """True when SymPy can rebuild `expr` (substitute, simplify) without exact arithmetic that
+    has no bound: every exponent is a number, and nested exponents multiply to at most
+    `max_product` (SymPy computes (9 + h1 - h1)^100 as the integer 9^100, and 9^(9^9) takes
+    seconds inside one C call that no alarm interrupts)."""
+    stack: list[tuple[sp.Expr, int]] = [(expr, 1)]
+    while stack:
+        node, product = stack.pop()
+        if isinstance(node, sp.Pow):
+            if not isinstance(node.exp, sp.Rational):
+                return False
+            product *= max(1, abs(int(node.exp.p)))
+            if product > max_product:
+                return False
+            stack.append((node.base, product))
+        else:
+            stack.extend((arg, product) for arg in node.args)
+    return True
 
 
 def _shown_point(point: Mapping[str, float], names: set[str]) -> tuple[tuple[str, float], ...]:
@@ -489,30 +609,52 @@ def symbolic_zero(difference: sp.Expr, seconds: float) -> bool | None:
         return None
 
 
+def _values_at(
+    request: EquivalenceRequest, ref: _Reference, program: Program
+) -> tuple[float, float] | None:
+    """Both formulas at `request.at` (names it does not give count as 0), as floats."""
+    if not request.at:
+        return None
+    point = dict.fromkeys(request.grammar.names, 0.0) | dict(request.at)
+    env = _environment(point, _definitions(request.grammar, request.definitions))
+    if env is None:
+        return None
+    b, a = evaluate(program, env), evaluate(ref.program, env)
+    if a is None or b is None:
+        return None
+    values = float(b.mid()), float(a.mid())
+    return values if all(math.isfinite(v) for v in values) else None
+
+
 def decide(request: EquivalenceRequest) -> Equivalence:
     """The whole decision in this process (the sandbox worker runs this)."""
     grammar, settings = request.grammar, request.settings
     ref = _reference(request.reference, grammar, request.domains, settings, request.definitions)
-    parsed = grammar.parse(request.response)
-    if isinstance(parsed, ParseFailure):
-        return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
-    if request.definitions:
-        parsed = type(parsed)(parsed.value.xreplace(expansion(grammar, request.definitions)))
-    program = compile_expr(parsed.value)
-    used = {s.name for s in parsed.value.free_symbols | ref.expr.free_symbols}
+    program = request.program
+    if program is None:
+        parsed = grammar.parse(request.response)
+        if isinstance(parsed, ParseFailure):
+            return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
+        program = compile_expr(parsed.value)
+    used = {op[1] for op in program.ops if op[0] == _VAR} | {s.name for s in ref.expr.free_symbols}
+    shown = set().union(*(ref.bases.get(n, frozenset((n,))) for n in used))
     agree = undefined = unsure = defined_ref = 0
-    with mp.workdps(settings.dps):
-        for point, a in zip(ref.points, ref.values, strict=True):
-            if a is None:
+    why: list[str] = []
+    with precision(settings.dps):
+        for point, env, a in zip(ref.points, ref.envs, ref.values, strict=True):
+            if a is None or env is None:
                 continue
             defined_ref += 1
-            b = evaluate(program, _mp_point(point))
+            b = evaluate(program, env, why)
             if b is None:
                 undefined += 1
                 continue
             outcome = _compare(a, b, settings.dps)
             if outcome == _DIFFER:
-                return Equivalence(Verdict.DIFFERENT, "numeric", _shown_point(point, used))
+                values = _values_at(request, ref, program)
+                return Equivalence(
+                    Verdict.DIFFERENT, "numeric", _shown_point(point, shown), values_at=values
+                )
             if outcome == _AGREE:
                 agree += 1
                 if agree >= settings.points:
@@ -521,10 +663,21 @@ def decide(request: EquivalenceRequest) -> Equivalence:
                 unsure += 1
     if agree >= settings.min_points:
         return Equivalence(Verdict.EQUIVALENT, "numeric")
-    if symbolic_zero(sp.Add(ref.expr, -parsed.value), settings.symbolic_seconds):
-        return Equivalence(Verdict.EQUIVALENT, "symbolic")
+    if why and not agree and not unsure and all(w == BY_ZERO for w in why):
+        return Equivalence(Verdict.UNDECIDED, "none", reason=DIVISION_REASON)
+    if TOO_LARGE not in why and BY_ZERO not in why:
+        parsed = grammar.parse(request.response)
+        if isinstance(parsed, ParseFailure):
+            return Equivalence(Verdict.UNDECIDED, "none", reason=parsed.message)
+        if _rebuild_is_bounded(parsed.value):
+            full = expansion(grammar, request.definitions) if request.definitions else {}
+            difference = sp.Add(ref.expr.xreplace(full), -parsed.value.xreplace(full))
+            if symbolic_zero(difference, settings.symbolic_seconds):
+                return Equivalence(Verdict.EQUIVALENT, "symbolic")
     if defined_ref < settings.min_points:
         reason = REFERENCE_REASON
+    elif TOO_LARGE in why:
+        reason = TOO_LARGE_REASON
     elif undefined >= unsure:
         reason = UNDEFINED_REASON
     else:

@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy as sp
 
@@ -64,16 +64,17 @@ _FOLD = str.maketrans(
         "\u22c5": "*",  # dot operator
     }
 )
-_SPACE = frozenset(" \t\r\n")
-_OPS = frozenset("+-*/^")
 
 
 @dataclass(frozen=True, slots=True)
 class ExprLimits:
     """Bounds on a typed formula; everything a parse can cost is linear in these."""
 
-    max_chars: int = 500
-    max_tokens: int = 250
+    # A student may type a derivative fully expanded, y written out and every product spelled
+    # out (rnn-bptt's dE/dz_1 takes about 700 characters that way), so the length admits a few
+    # times that; parsing stays linear and depth, numbers and exponents have their own bounds.
+    max_chars: int = 3000
+    max_tokens: int = 1500
     max_depth: int = 50  # nested parentheses, function calls, signs and exponents
     max_number_chars: int = 40  # characters of one number literal
     max_number_exponent: int = 300  # a literal lies in 1e-300 .. 1e300 (or is 0)
@@ -173,8 +174,10 @@ class _Reject(Exception):
 _NUM, _NAME, _OP, _LP, _RP, _END = "number", "name", "operator", "(", ")", "end"
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """Immutable like a frozen dataclass, and several times cheaper to make: a long formula is
+    hundreds of tokens."""
+
     kind: str
     text: str
     pos: int
@@ -356,38 +359,41 @@ def parse_expression(
     return Grammar(tuple(names), tuple(functions), limits).parse(raw)
 
 
+# One match per token or run of blanks; anything else (a digit or '.' starts a number, scanned by
+# `_number` with its own checks) is looked at character by character.
+_SIMPLE = re.compile(r"([ \t\r\n]+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*)|([-+*/^])|([()])", re.ASCII)
+
+
 def _tokenize(text: str, limits: ExprLimits) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
+    match = _SIMPLE.match
     while i < n:
-        ch = text[i]
-        if ch in _SPACE:
-            i += 1
+        m = match(text, i)
+        if m is not None and m.lastindex == 1:  # blanks
+            i = m.end()
             continue
         if len(tokens) >= limits.max_tokens:
             raise _Reject(Problem.TOO_MANY_TOKENS, i, limit=limits.max_tokens)
-        if ch.isascii() and (ch.isdigit() or ch == "."):
-            token, i = _number(text, i, limits)
-            tokens.append(token)
-        elif ch.isascii() and (ch.isalpha() or ch == "_"):
-            j = i + 1
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
-                j += 1
+        if m is None:
+            ch = text[i]
+            if ch.isascii() and (ch.isdigit() or ch == "."):
+                token, i = _number(text, i, limits)
+                tokens.append(token)
+                continue
+            raise _Reject(Problem.BAD_CHARACTER, i, char=ch)
+        j, group = m.end(), m.lastindex
+        if group == 2:  # a name
             if j - i > 64:
                 raise _Reject(Problem.UNKNOWN_NAME, i, name=text[i : i + 20] + "...")
             tokens.append(_Token(_NAME, text[i:j], i))
-            i = j
-        elif ch == "*" and text.startswith("**", i):
+        elif group == 3:
             tokens.append(_Token(_OP, "^", i))
-            i += 2
-        elif ch in _OPS:
-            tokens.append(_Token(_OP, ch, i))
-            i += 1
-        elif ch in "()":
-            tokens.append(_Token(ch, ch, i))
-            i += 1
+        elif group == 4:
+            tokens.append(_Token(_OP, text[i], i))
         else:
-            raise _Reject(Problem.BAD_CHARACTER, i, char=ch)
+            tokens.append(_Token(text[i], text[i], i))
+        i = j
     tokens.append(_Token(_END, "", n))
     return tokens
 

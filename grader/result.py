@@ -7,8 +7,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from billiard.exceptions import SoftTimeLimitExceeded
+
+from grader.errors import GraderError
+from grader.sandbox import budget
+
 if TYPE_CHECKING:
     from grader.answers import AnswerSpec
+
+# Wall clock for all the sandboxed checks (formula parts) of one submission together.
+SUBMISSION_CHECK_SECONDS = 4.0
+# Not the answer's fault, so never a part's `invalid`: a service error (say the formula sandbox
+# cannot start) and the host's time limit on the whole job go on to the job, which reports them.
+_NOT_THE_ANSWERS = (GraderError, SoftTimeLimitExceeded)
 
 
 class Status(StrEnum):
@@ -99,6 +110,8 @@ def safe_grade(spec: Any, raw: Any) -> PartResult:
     """A student's text must never crash a grade: a bug in reading it costs that part only."""
     try:
         return spec.grade(raw)
+    except _NOT_THE_ANSWERS:
+        raise
     except Exception as exc:
         return PartResult(0.0, Status.INVALID, f"could not read this answer ({type(exc).__name__})")
 
@@ -111,10 +124,11 @@ def grade_parts(
     """Grade every asked part; the total is the points-weighted mean of the part scores."""
     parts: dict[str, PartResult] = {}
     carries = False
-    for part_id, spec in specs.items():
-        raw = response.get(part_id)
-        parts[part_id] = MISSING if raw is None else safe_grade(spec, raw)
-        carries = carries or getattr(spec, "carry", None) is not None
+    with budget(SUBMISSION_CHECK_SECONDS):
+        for part_id, spec in specs.items():
+            raw = response.get(part_id)
+            parts[part_id] = MISSING if raw is None else safe_grade(spec, raw)
+            carries = carries or getattr(spec, "carry", None) is not None
     if carries:
         for part_id, spec in specs.items():
             carry = getattr(spec, "carry", None)

@@ -9,7 +9,9 @@ imports the handler's module once and then only forks. Each worker is a fork of 
 replacement after a kill is ready in milliseconds instead of an interpreter start plus imports,
 and forking happens in a single-threaded process (forking a threaded grading process, as Celery's
 is, can deadlock the child). The zygote hands the parent a socket to the new worker (SCM_RIGHTS)
-and the parent then talks to the worker directly: JSON job in, JSON reply out. Workers cap their
+and the parent then talks to the worker directly: JSON job in, JSON reply out, each reply tagged
+with its request's number. A call interrupted while it waits (a time limit's exception raised by
+a signal handler) discards its worker, so no late reply is ever taken for the next job's. Workers cap their
 address space with RLIMIT_AS. The zygote ignores SIGCHLD, so killed workers are reaped by the
 kernel and leave no zombies; both zygote and workers exit on their own when the parent's end of
 their socket closes, even if the parent is killed.
@@ -32,7 +34,8 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from importlib import import_module
 from multiprocessing.connection import Connection
 from typing import Any
@@ -61,7 +64,28 @@ class SandboxCrashed(SandboxError):
 
 
 class SandboxUnavailable(SandboxError):
-    """Raised when the sandbox cannot start or fork a worker: a setup problem, not the job's fault."""
+    """Raised when the sandbox cannot start or fork a worker: a setup problem, not the job's fault.
+
+    It is the service's error, never a student's: it passes through the grading guard and the job
+    turns it into an error result with this code."""
+
+    code = "grader-unavailable"
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("sandbox_deadline", default=None)
+
+
+@contextlib.contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Every `Sandbox.call` inside shares one wall-clock budget of `seconds` (nested budgets
+    keep the earlier deadline): one submission's formulas together, not each on its own."""
+    deadline = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 def _address_space_now() -> int:
@@ -125,12 +149,15 @@ def _serve(conn: Connection, handler: Handler, memory_mb: int) -> None:
         except (EOFError, OSError):
             return  # the parent went away
         fatal = False
+        tag = None
         try:
-            reply: dict[str, Any] = {"ok": handler(json.loads(data))}
+            request = json.loads(data)
+            tag = request["tag"]
+            reply: dict[str, Any] = {"tag": tag, "ok": handler(request["job"])}
         except MemoryError:
-            reply, fatal = {"error": "the job ran out of memory", "fatal": True}, True
+            reply, fatal = {"tag": tag, "error": "the job ran out of memory", "fatal": True}, True
         except Exception as exc:
-            reply = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            reply = {"tag": tag, "error": f"{type(exc).__name__}: {exc}"[:500]}
         try:
             conn.send_bytes(json.dumps(reply).encode())
         except (MemoryError, OSError, TypeError, ValueError):
@@ -188,6 +215,7 @@ class Sandbox:
         self._pid: int | None = None
         self._pidfd: int | None = None
         self.restarts = 0  # workers replaced after a kill or a crash
+        self._tag = 0  # numbers requests; a reply carries its request's number
         _LIVE.add(self)
 
     # -- process bookkeeping
@@ -231,16 +259,23 @@ class Sandbox:
             greeting = ours.recv(1)
         except OSError:
             greeting = b""
+        except BaseException:
+            # Interrupted (a time limit): its greeting would later be read as a fork's answer.
+            self._stop_zygote(kill=True)
+            raise
         if greeting != _READY:
             self._stop_zygote()
             raise SandboxUnavailable(f"the sandbox could not start (handler {self._ref})")
         ours.settimeout(5.0)
 
-    def _stop_zygote(self) -> None:
+    def _stop_zygote(self, kill: bool = False) -> None:
+        """Close its socket (it exits on EOF); `kill` when it must not be waited for."""
         if self._control is not None:
             self._control.close()
             self._control = None
         if self._zygote is not None:
+            if kill:
+                self._zygote.kill()
             try:
                 self._zygote.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover - it exits on EOF
@@ -258,6 +293,11 @@ class Sandbox:
             data, fds, _, _ = socket.recv_fds(self._control, 8, 1)
         except OSError:
             data, fds = b"", []
+        except BaseException:
+            # Interrupted (a time limit): the zygote's answer may still be on its way and would
+            # hand the next fork the wrong worker, so this zygote goes.
+            self._stop_zygote(kill=True)
+            raise
         if len(data) != 8 or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
@@ -314,34 +354,66 @@ class Sandbox:
                 self._fork_worker()
 
     def call(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Run the handler on `payload` in the worker, waiting at most `timeout` seconds."""
-        message = json.dumps(payload).encode()
+        """Run the handler on `payload` in the worker, waiting at most `timeout` seconds (less
+        when an enclosing `budget` ends sooner; none left: SandboxTimeout at once).
+
+        Any interruption of the wait (a signal handler raising, such as Celery's soft time
+        limit) discards the worker before the exception goes on, so no reply of an abandoned job
+        is ever read as the next job's; replies also carry their request's tag, and a reply with
+        another tag is dropped."""
+        allowed = timeout
+        shared = _DEADLINE.get()
+        if shared is not None:
+            allowed = min(allowed, shared - time.monotonic())
+            if allowed <= 0:
+                raise SandboxTimeout("the budget of this submission's checks is spent")
         with self._lock:
-            if self._conn is None:
-                self._fork_worker()
-            elif self._worker_gone():
-                self._replace()  # killed between jobs (say by the OOM killer)
+            self._tag += 1
+            tag = self._tag
+            message = json.dumps({"tag": tag, "job": payload}).encode()
+            try:
+                reply = self._exchange(message, tag, allowed)
+            except SandboxError:
+                raise
+            except BaseException:
+                self._kill_worker()  # the next call forks a fresh worker
+                raise
+        if "error" in reply:
+            raise SandboxCrashed(reply["error"])
+        result: dict[str, Any] = reply["ok"]
+        return result
+
+    def _exchange(self, message: bytes, tag: int, allowed: float) -> dict[str, Any]:
+        if self._conn is None:
+            self._fork_worker()
+        elif self._worker_gone():
+            self._replace()  # killed between jobs (say by the OOM killer)
+        assert self._conn is not None
+        try:
+            self._conn.send_bytes(message)
+        except OSError:
+            self._replace()  # it died between jobs; the job has not started, so resend
             assert self._conn is not None
-            try:
-                self._conn.send_bytes(message)
-            except OSError:
-                self._replace()  # it died between jobs; the job has not started, so resend
-                assert self._conn is not None
-                self._conn.send_bytes(message)
-            if not self._conn.poll(timeout):
+            self._conn.send_bytes(message)
+        # Counted from here: starting the sandbox is the service's time, not the job's.
+        deadline = time.monotonic() + allowed
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._conn.poll(left):
                 self._replace()
-                raise SandboxTimeout(f"the job took longer than {timeout:g} s")
+                raise SandboxTimeout(f"the job took longer than {allowed:.3g} s")
             try:
-                reply = json.loads(self._conn.recv_bytes())
+                reply: dict[str, Any] = json.loads(self._conn.recv_bytes())
             except (EOFError, OSError):
                 self._replace()
                 raise SandboxCrashed("the sandbox worker died during the job") from None
             if reply.get("fatal"):
                 self._replace()  # it is exiting; do not hand the next job to it
-        if "error" in reply:
-            raise SandboxCrashed(reply["error"])
-        result: dict[str, Any] = reply["ok"]
-        return result
+            if reply.get("tag") == tag:
+                return reply
+            if reply.get("fatal"):
+                raise SandboxCrashed("the sandbox worker died during the job")
+            # A reply to an earlier, abandoned request: never this request's answer.
 
     def close(self) -> None:
         """Stop the worker and the zygote."""

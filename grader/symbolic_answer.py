@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from grader.answers import CORRECT, AnswerSpec, register_kind
+from grader.answers import CORRECT, AnswerSpec, Misconception, register_kind
 from grader.equivalence import (
     DEFAULT_SETTINGS,
+    DIVISION_REASON,
+    TRANSIENT_REASONS,
     Domains,
     EquivalenceRequest,
     EquivalenceSettings,
     Verdict,
     check_equivalent,
+    compile_expr,
     normalize_domains,
 )
 from grader.errors import SpecError
@@ -37,6 +40,10 @@ class SymbolicAnswer(AnswerSpec):
     functions a student may use. Limits on a response scale with the reference's length.
     A response is correct when it equals the reference at random points (see grader.equivalence);
     repeated identical responses are answered from a cache.
+
+    `misconceptions` are the values known mistakes give at the point `at` (the variant's values
+    of the free names): a wrong formula whose value there is one of them gets that mistake's
+    feedback, as a wrong number does. Like a numeric answer's, they are not serialized.
     """
 
     kind: ClassVar[str] = "symbolic"
@@ -48,6 +55,8 @@ class SymbolicAnswer(AnswerSpec):
     # (name, formula) pairs: a name that stands for a formula of earlier names, written out on
     # both sides before comparing (a student may write y1 or w_hy*h1 + b_y).
     definitions: tuple[tuple[str, str], ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()
+    at: tuple[tuple[str, float], ...] = ()
     _grammar: Grammar = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +80,15 @@ class SymbolicAnswer(AnswerSpec):
         for name, formula in self.definitions:
             if name not in self.names or isinstance(grammar.parse(formula), ParseFailure):
                 raise SpecError(f"symbolic answer definition {name} = {formula!r} does not parse")
+        object.__setattr__(self, "misconceptions", tuple(self.misconceptions))
+        object.__setattr__(self, "at", tuple((str(n), float(v)) for n, v in self.at))
+        for name, value in self.at:
+            if name not in self.names or not math.isfinite(value):
+                raise SpecError(
+                    f"symbolic answer at: {name} = {value!r} is not a finite value of a name"
+                )
+        if self.misconceptions and not self.at:
+            raise SpecError("symbolic answer misconceptions need the point `at` they hold at")
 
     @property
     def grammar(self) -> Grammar:
@@ -91,7 +109,10 @@ class SymbolicAnswer(AnswerSpec):
             # Refused before the cache, so that huge texts never become cache keys.
             return _invalid(_failure_message(self._grammar.parse(raw)))
         # Trailing blanks do not move any position a message points at; leading ones would.
-        return _grade_text(self, raw.rstrip())
+        try:
+            return _grade_text(self, raw.rstrip())
+        except _Transient as outcome:
+            return outcome.result
 
     def near_miss(self) -> str:
         """A response that is wrong everywhere by a constant (for registry-walk tests)."""
@@ -135,11 +156,21 @@ def _failure_message(parsed: Any) -> str:
     return parsed.message if isinstance(parsed, ParseFailure) else "could not read the formula"
 
 
+class _Transient(Exception):
+    """Carries a result that says how the sandbox fared (a timeout, a crash), not what the
+    formula is: raised out of the cached function so that the cache never keeps it."""
+
+    def __init__(self, result: PartResult) -> None:
+        super().__init__(result.feedback)
+        self.result = result
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
     """Grade one stripped response; cached on (spec, text), so a class typing the same formula
-    costs one check. Undecided results are cached too: a formula that timed out once is not
-    allowed to occupy the worker again and again."""
+    costs one check. A check cut short (a timeout, a crash) is not cached: one stalled sandbox
+    must not make a right formula "took too long" for good. Its cost stays bounded by the
+    submission's budget (grader.result)."""
     parsed = spec.grammar.parse(text)
     if isinstance(parsed, ParseFailure):
         return _invalid(parsed.message)
@@ -150,11 +181,16 @@ def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
         spec.domains,
         spec.settings,
         spec.definitions,  # type: ignore[arg-type]
+        compile_expr(parsed.value),
+        spec.at,
     )
     outcome = check_equivalent(request)
     if outcome.verdict is Verdict.EQUIVALENT:
         return PartResult(1.0, Status.CORRECT, CORRECT)
     if outcome.verdict is Verdict.DIFFERENT:
+        known = _known_mistake(spec.misconceptions, outcome.values_at)
+        if known is not None:
+            return PartResult(0.0, Status.INCORRECT, f"Incorrect. {known.message}", known.code)
         where = ", ".join(f"{name} = {value:g}" for name, value in outcome.point)
         at = f" (they differ at {where})" if where else ""
         return PartResult(
@@ -162,7 +198,41 @@ def _grade_text(spec: SymbolicAnswer, text: str) -> PartResult:
             Status.INCORRECT,
             f"Incorrect: your formula is not equivalent to the correct one{at}.",
         )
+    if outcome.reason == DIVISION_REASON:
+        return _invalid(f"your formula has a {outcome.reason}")
+    if outcome.reason in TRANSIENT_REASONS:
+        raise _Transient(_invalid(f"could not check your formula: {outcome.reason}"))
     return _invalid(f"could not check your formula: {outcome.reason}")
+
+
+# A formula that makes a known mistake gives that mistake's value up to rounding; a match this
+# close is no coincidence.
+MATCH_RTOL = 1e-9
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= MATCH_RTOL * max(1.0, abs(a), abs(b))
+
+
+def distinct_mistakes(
+    misconceptions: tuple[Misconception, ...], right: float
+) -> tuple[Misconception, ...]:
+    """The misconceptions whose value differs from the right value `right` at the point `at`: the
+    ones a formula part can recognise (as `NumericAnswer.recognised`)."""
+    return tuple(m for m in misconceptions if not _close(m.value, right))
+
+
+def _known_mistake(
+    misconceptions: tuple[Misconception, ...], values: tuple[float, float] | None
+) -> Misconception | None:
+    if values is None:
+        return None
+    mine, right = values
+    for m in misconceptions:
+        # A mistake that gives the right value at this variant cannot be told apart here.
+        if _close(mine, m.value) and not _close(m.value, right):
+            return m
+    return None
 
 
 def clear_cache() -> None:

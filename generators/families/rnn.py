@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ from generators.core.symbolic import (
 )
 from generators.core.template import Template
 from grader.answers import Misconception
-from grader.symbolic_answer import SymbolicAnswer
+from grader.symbolic_answer import SymbolicAnswer, distinct_mistakes
 
 ACTIVATION_NAMES = ("logistic", "tanh", "linear")
 WEIGHTS = ("w_xh", "w_hh", "w_hy", "b_h", "b_y", "h_init")
@@ -295,6 +295,22 @@ def formula_answer(kind: str, T: int, activation: str, name: str) -> SymbolicAns
     quantity of the net are allowed, and z_t, h_t, y_t count as their definitions."""
     m = model(kind, T, activation)
     return SymbolicAnswer(m.formulas[name], m.formula_names, definitions=m.definitions)
+
+
+def formula_part(
+    m: RnnModel, params: Mapping[str, Any], name: str, wrong: tuple[Misconception, ...]
+) -> SymbolicAnswer:
+    """The formula part of one variant: the shape's answer plus, when `wrong` holds the values
+    that known mistakes give here, the variant's inputs, at which a wrong formula is evaluated
+    to name its mistake."""
+    answer = formula_answer(m.kind, m.T, m.activation, name)
+    wrong = distinct_mistakes(wrong, m.values(params)[name])
+    if not wrong:
+        return answer
+    at = tuple(
+        (student_name(n), float(v)) for n, v in zip(m.arg_names, m.args(params), strict=True)
+    )
+    return replace(answer, misconceptions=wrong, at=at)
 
 
 def _l(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:

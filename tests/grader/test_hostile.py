@@ -160,7 +160,7 @@ def test_the_budget_is_enforced_by_killing_the_worker() -> None:
     box = default_sandbox()
     restarts, worker = box.restarts, box.pid
     started = time.perf_counter()
-    result = spec.grade("x0/(x0-x0)*(x0+h1+w_xh+1)^90")
+    result = spec.grade("sqrt(-1-x0^2)*(x0+h1+w_xh+1)^90")
     assert time.perf_counter() - started < BUDGET
     assert result.status is Status.INVALID and "too long" in result.feedback
     assert box.restarts == restarts + 1 and worker is not None and not _alive(worker)
