@@ -114,8 +114,11 @@ class AnswerSpec:
         return text_input(part_id, label, value)
 
     def form_value(self, values: list[str]) -> Any:
-        """The response `grade` takes, from the strings a form submitted for this part."""
-        return values[0] if values else ""
+        """The response `grade` takes, from the strings a form submitted for this part; None
+        when it submitted nothing (a missing part)."""
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else list(values)  # several: graded invalid
 
 
 # What every registered kind implements itself; the rest have defaults that suit a formula-like
@@ -129,10 +132,10 @@ def _attr(text: Any) -> str:
 
 def text_input(part_id: str, label: str, value: str | None, hint: str = "") -> str:
     shown = "" if value is None else f' value="{_attr(value)}"'
-    title = f' placeholder="{_attr(hint)}"' if hint else ""
+    placeholder = f' placeholder="{_attr(hint)}"' if hint else ""
     return (
         f'<label for="{_attr(part_id)}">{_attr(label)}</label> '
-        f'<input type="text" id="{_attr(part_id)}" name="{_attr(part_id)}"{shown}{title}'
+        f'<input type="text" id="{_attr(part_id)}" name="{_attr(part_id)}"{shown}{placeholder}'
         ' autocomplete="off">'
     )
 
@@ -536,12 +539,8 @@ class ChoiceAnswer(AnswerSpec):
         return label
 
     def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
-        chosen = {value} if value is not None else set()
-        return _picks(part_id, label, self.options, chosen, "radio")
-
-    def form_value(self, values: list[str]) -> Any:
-        # Radio buttons send at most one value; no pick is an unanswered part.
-        return values[0] if len(values) == 1 else list(values)
+        choice = self._lookup.get(_fold(value)) if value is not None else None
+        return _picks(part_id, label, self.options, {choice} if choice else set(), "radio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,7 +691,7 @@ class MultiSelectAnswer(AnswerSpec):
 
     def form_value(self, values: list[str]) -> Any:
         if not values:
-            return ""  # nothing ticked: unanswered, as a blank text box
+            return None  # nothing ticked: a missing part, never the empty selection
         if values == [NONE_VALUE]:
             return "none"
         if NONE_VALUE in values:

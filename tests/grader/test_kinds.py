@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from grader import Status, Tolerance
+from grader import Status, Tolerance, grade_parts
 from grader.answers import (
     KIND_METHODS,
     AnswerSpec,
@@ -211,7 +211,8 @@ def test_html_input_names_labels_and_escapes(kind: str, spec: AnswerSpec) -> Non
 @pytest.mark.parametrize(("kind", "spec"), ALL, ids=IDS)
 def test_html_input_round_trip_grades_the_right_answer(kind: str, spec: AnswerSpec) -> None:
     blank = _form(spec.html_input("p", LABEL))
-    assert spec.grade(spec.form_value(blank.submitted("p"))).status is Status.INVALID
+    unanswered = grade_parts({"p": spec}, {"p": spec.form_value(blank.submitted("p"))})
+    assert unanswered.parts["p"].status in (Status.MISSING, Status.INVALID)
     typed = _typed(spec.correct_response())
     filled = _form(spec.html_input("p", LABEL, typed))
     assert spec.grade(spec.form_value(filled.submitted("p"))).score == 1.0, typed
@@ -224,10 +225,19 @@ def test_multiselect_form_has_an_explicit_none_box() -> None:
     form = _form(spec.html_input("m", "Which?"))
     none = [f for f in form.fields if f.get("type") == "checkbox" and f.get("value") == "none"]
     assert len(none) == 1
-    assert spec.grade(spec.form_value([])).status is Status.INVALID  # nothing ticked: unanswered
+    assert spec.form_value([]) is None  # nothing ticked: a missing part, not "none"
+    assert grade_parts({"m": spec}, {"m": spec.form_value([])}).parts["m"].status is Status.MISSING
     assert spec.grade(spec.form_value(["none"])).score == 1.0
     assert spec.grade(spec.form_value(["none", "a"])).status is Status.INVALID
     assert spec.grade(spec.form_value(["a"])).score == 0.0
+
+
+def test_a_choice_form_marks_the_given_pick_whatever_its_case() -> None:
+    spec = ChoiceAnswer("B", ("A", "B"))
+    form = _form(spec.html_input("c", "Which?", "b"))
+    assert form.submitted("c") == ["B"]
+    assert spec.form_value([]) is None
+    assert spec.grade(spec.form_value(["A", "B"])).status is Status.INVALID  # a tampered form
 
 
 def test_a_matrix_renders_a_textarea() -> None:
