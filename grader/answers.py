@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from grader.parse import (
     typed_decimals,
 )
 from grader.result import PartResult, Status
-from grader.tolerance import Tolerance, is_exact
+from grader.tolerance import Tolerance, is_exact, read_override
 
 # ASCII only: str.isdigit() is true for "²", which int() refuses.
 _INT_RE = re.compile(r"[+-]?[0-9]{1,9}")
@@ -33,6 +34,8 @@ MAX_SEQUENCE_CHARS = 4000
 MAX_BITS_CHARS = 256
 # Words a student may type for the empty selection (case-insensitive); "" stays unanswered.
 NONE_WORDS = frozenset({"none", "none of these", "none of them", "nothing", "\u2205"})
+# The value of a student page's "none of these" box (a multi-select's explicit empty answer).
+NONE_VALUE = "none"
 # Characters that separate option ids in typed text, so an id may not contain them.
 _SELECTION_SPLIT_RE = re.compile(r"[\s,;]+")
 _SELECTION_BAD_CHARS = frozenset(" \t\n\r,;[](){}'\"")
@@ -65,7 +68,10 @@ class CarryForward:
 
 
 class AnswerSpec:
-    """Base of every answer kind; subclasses set `kind` and implement `grade` and `to_json`."""
+    """Base of every answer kind. A kind is one class holding everything about it: parsing and
+    grading, its JSON form, the words a stem and an export print for it, an example right answer
+    and a near miss, and the HTML input a student page renders. `KIND_METHODS` lists what every
+    registered kind implements (a test walks the registry)."""
 
     kind: ClassVar[str]
 
@@ -74,6 +80,77 @@ class AnswerSpec:
 
     def to_json(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AnswerSpec:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def correct_response(self) -> Any:  # pragma: no cover - abstract
+        """What a student who got it right would type."""
+        raise NotImplementedError
+
+    def near_miss(self) -> Any:  # pragma: no cover - abstract
+        """A response just outside what the spec accepts."""
+        raise NotImplementedError
+
+    def stem_prompt(self, label: str) -> str:
+        """The part's line in a stem's list of parts, before its `[id]` tag."""
+        return f"${label} = ?$"
+
+    def prompt(self, label: str) -> str:
+        """The part's words in an export, where the answer box follows."""
+        return f"${label} = ?$"
+
+    def precision(self) -> str | None:
+        """The precision a student is told, in a variant's JSON without answers."""
+        return None
+
+    def override(self, raw: Any, where: str) -> AnswerSpec:
+        """This spec with a tolerance override applied; kinds without a tolerance ignore it."""
+        return self
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        """The labelled input for a student page: one text box named `part_id`."""
+        return text_input(part_id, label, value)
+
+    def form_value(self, values: list[str]) -> Any:
+        """The response `grade` takes, from the strings a form submitted for this part; None
+        when it submitted nothing (a missing part)."""
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else list(values)  # several: graded invalid
+
+
+# What every registered kind implements itself; the rest have defaults that suit a formula-like
+# kind (a `$label = ?$` prompt, one text box). A test walks the registry for these.
+KIND_METHODS = ("grade", "to_json", "from_json", "correct_response", "near_miss")
+
+
+def _attr(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def text_input(part_id: str, label: str, value: str | None, hint: str = "") -> str:
+    shown = "" if value is None else f' value="{_attr(value)}"'
+    placeholder = f' placeholder="{_attr(hint)}"' if hint else ""
+    return (
+        f'<label for="{_attr(part_id)}">{_attr(label)}</label> '
+        f'<input type="text" id="{_attr(part_id)}" name="{_attr(part_id)}"{shown}{placeholder}'
+        ' autocomplete="off">'
+    )
+
+
+def _picks(
+    part_id: str, label: str, options: Sequence[str], chosen: set[str], box: str, extra: str = ""
+) -> str:
+    rows = []
+    for i, o in enumerate(options):
+        ticked = " checked" if o in chosen else ""
+        rows.append(
+            f'<label><input type="{box}" name="{_attr(part_id)}" value="{_attr(o)}"'
+            f' id="{_attr(part_id)}-{i}"{ticked}> {_attr(o)}</label>'
+        )
+    return f"<fieldset><legend>{_attr(label)}</legend>" + "".join(rows) + extra + "</fieldset>"
 
 
 def _invalid(message: str) -> PartResult:
@@ -165,6 +242,51 @@ class NumericAnswer(AnswerSpec):
         if self.min_decimals is not None:
             out["min_decimals"] = self.min_decimals
         return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NumericAnswer:
+        tol = Tolerance.from_json(data.get("tolerance"))
+        return cls(float(data["value"]), tol, tuple(data.get("also", ())), data.get("min_decimals"))
+
+    def correct_response(self) -> str:
+        typed = repr(self.value)
+        if self.min_decimals and "e" not in typed:
+            whole, _, frac = typed.partition(".")
+            typed = f"{whole}.{frac.ljust(self.min_decimals, '0')}"  # 1.5 typed as 1.50
+        return typed
+
+    def near_miss(self) -> str:
+        w = self.tolerance.half_width(self.value)
+        for sign in (1, -1):
+            s = self.value + sign * max(1.5 * w, 1e-9 * max(1.0, abs(self.value)))
+            if not any(self.tolerance.accepts(s, r) for r in (self.value, *self.also)):
+                return repr(s)
+        raise AssertionError(f"no near miss outside every accepted interval of {self}")
+
+    def _how(self) -> str:
+        how = self.tolerance.describe()
+        if self.min_decimals:
+            how += f", with at least {self.min_decimals} digits after the decimal point"
+        return how
+
+    def stem_prompt(self, label: str) -> str:
+        return f"${label} = ?$ — {self._how()}"
+
+    def prompt(self, label: str) -> str:
+        return f"${label} = ?$ — {self._how()}"
+
+    def precision(self) -> str:
+        return self.tolerance.describe()
+
+    def override(self, raw: Any, where: str) -> NumericAnswer:
+        tol, min_decimals = read_override(raw, where=where)
+        digits = self.min_decimals if min_decimals is None else min_decimals
+        return NumericAnswer(
+            self.value, tol or self.tolerance, self.also, digits, self.misconceptions, self.carry
+        )
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        return text_input(part_id, label, value, "a number")
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -271,6 +393,48 @@ class VectorAnswer(AnswerSpec):
             out["also"] = [_thaw(a) for a in self.also]
         return out
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VectorAnswer:
+        tol = Tolerance.from_json(data.get("tolerance"))
+        return cls(data["value"], tol, tuple(data.get("also", ())))
+
+    def correct_response(self) -> Any:
+        return _thaw(self.value)
+
+    def near_miss(self) -> Any:
+        value = _thaw(self.value)
+        row = value[0] if isinstance(value[0], list) else value
+        r = row[0]
+        row[0] = r + 1.5 * self.tolerance.half_width(r) + 1e-9
+        return value
+
+    def stem_prompt(self, label: str) -> str:
+        return f"${label} = ?$ — a list, each entry {self.tolerance.describe()}"
+
+    def prompt(self, label: str) -> str:
+        shape = self.shape
+        what = f"a {shape[0]}×{shape[1]} matrix" if len(shape) == 2 else f"{shape[0]} numbers"
+        return f"${label} = ?$ — {what}, each {self.tolerance.describe()}"
+
+    def precision(self) -> str:
+        return self.tolerance.describe()
+
+    def override(self, raw: Any, where: str) -> VectorAnswer:
+        tol, _ = read_override(raw, where=where)
+        return VectorAnswer(self.value, tol or self.tolerance, self.also, self.misconceptions)
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        shape = self.shape
+        if len(shape) == 1:
+            return text_input(part_id, label, value, f"{shape[0]} numbers, e.g. 0.1, 0.2")
+        # A matrix is typed one row per line, as `parse_number_matrix` reads it.
+        rows, cols = shape
+        return (
+            f'<label for="{_attr(part_id)}">{_attr(label)}</label> '
+            f'<textarea id="{_attr(part_id)}" name="{_attr(part_id)}" rows="{rows}"'
+            f' placeholder="{rows} rows of {cols} numbers">{_attr(value or "")}</textarea>'
+        )
+
 
 def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
@@ -357,6 +521,26 @@ class ChoiceAnswer(AnswerSpec):
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": self.value, "options": list(self.options)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChoiceAnswer:
+        return cls(data["value"], tuple(data["options"]))
+
+    def correct_response(self) -> str:
+        return self.value
+
+    def near_miss(self) -> str:
+        return next(o for o in self.options if o != self.value)
+
+    def stem_prompt(self, label: str) -> str:
+        return label
+
+    def prompt(self, label: str) -> str:
+        return label
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        choice = self._lookup.get(_fold(value)) if value is not None else None
+        return _picks(part_id, label, self.options, {choice} if choice else set(), "radio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,6 +661,43 @@ class MultiSelectAnswer(AnswerSpec):
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": list(self.value), "options": list(self.options)}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MultiSelectAnswer:
+        return cls(tuple(data["value"]), tuple(data["options"]))
+
+    def correct_response(self) -> list[str]:
+        return list(self.value)
+
+    def near_miss(self) -> list[str]:
+        return sorted(set(self.value) ^ {self.options[0]})
+
+    def stem_prompt(self, label: str) -> str:
+        return label
+
+    def prompt(self, label: str) -> str:
+        return f"{label} (select all that apply)"
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        # An empty checkbox group submits nothing, which must stay an unanswered part: "none"
+        # is a box of its own. `value` is a submitted selection as typed ("B, C" or "none").
+        picked = self._picked(value) if value is not None else frozenset()
+        chosen = set(picked) if isinstance(picked, frozenset) else set()
+        none = value is not None and isinstance(picked, frozenset) and not picked
+        extra = (
+            f'<label><input type="checkbox" name="{_attr(part_id)}" value="{NONE_VALUE}"'
+            f' id="{_attr(part_id)}-none"{" checked" if none else ""}> none of these</label>'
+        )
+        return _picks(part_id, label, self.options, chosen, "checkbox", extra)
+
+    def form_value(self, values: list[str]) -> Any:
+        if not values:
+            return None  # nothing ticked: a missing part, never the empty selection
+        if values == [NONE_VALUE]:
+            return "none"
+        if NONE_VALUE in values:
+            return ", ".join(values)  # graded invalid: 'none' cannot be selected with options
+        return list(values)
+
 
 @dataclass(frozen=True, slots=True)
 class IntSequenceAnswer(AnswerSpec):
@@ -540,6 +761,24 @@ class IntSequenceAnswer(AnswerSpec):
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": list(self.value)}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IntSequenceAnswer:
+        return cls(tuple(data["value"]))
+
+    def correct_response(self) -> list[int]:
+        return list(self.value)
+
+    def near_miss(self) -> list[int]:
+        v = list(self.value)
+        v[0] += 1
+        return v
+
+    def prompt(self, label: str) -> str:
+        return f"${label} = ?$ — {len(self.value)} integers"
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        return text_input(part_id, label, value, f"{len(self.value)} integers, e.g. 1 2 1")
+
 
 @dataclass(frozen=True, slots=True)
 class BitStringAnswer(AnswerSpec):
@@ -580,25 +819,48 @@ class BitStringAnswer(AnswerSpec):
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": self.value}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BitStringAnswer:
+        return cls(data["value"])
 
-_KINDS: dict[str, type[AnswerSpec]] = {
-    cls.kind: cls
-    for cls in (
-        NumericAnswer,
-        VectorAnswer,
-        ChoiceAnswer,
-        MultiSelectAnswer,
-        IntSequenceAnswer,
-        BitStringAnswer,
-    )
-}
+    def correct_response(self) -> str:
+        return self.value
+
+    def near_miss(self) -> str:
+        return self.value[:-1] + ("0" if self.value[-1] == "1" else "1")
+
+    def prompt(self, label: str) -> str:
+        return f"${label} = ?$ — a bit string, most significant bit first"
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        return text_input(part_id, label, value, "0s and 1s, e.g. 1011")
+
+
+# The one table of answer kinds: `register_kind` fills it, `spec_from_json` reads it.
+_KINDS: dict[str, type[AnswerSpec]] = {}
 
 
 def register_kind(cls: type[AnswerSpec]) -> type[AnswerSpec]:
-    """Register a kind defined in another module (rebuilt by its `from_json` classmethod)."""
+    """Register an answer kind (rebuilt from JSON by its `from_json` classmethod)."""
     if _KINDS.setdefault(cls.kind, cls) is not cls:
         raise SpecError(f"answer kind {cls.kind!r} is already registered by {_KINDS[cls.kind]!r}")
     return cls
+
+
+def kinds() -> dict[str, type[AnswerSpec]]:
+    """Every registered kind by its `kind` name."""
+    return dict(_KINDS)
+
+
+for _cls in (
+    NumericAnswer,
+    VectorAnswer,
+    ChoiceAnswer,
+    MultiSelectAnswer,
+    IntSequenceAnswer,
+    BitStringAnswer,
+):
+    register_kind(_cls)
 
 
 def spec_from_json(data: dict[str, Any]) -> AnswerSpec:
@@ -606,15 +868,4 @@ def spec_from_json(data: dict[str, Any]) -> AnswerSpec:
     kind = data.get("kind")
     if kind not in _KINDS:
         raise SpecError(f"answer kind must be one of {sorted(_KINDS)} (got {kind!r})")
-    from_json = getattr(_KINDS[kind], "from_json", None)
-    if from_json is not None:
-        return from_json(data)  # type: ignore[no-any-return]
-    if kind in ("numeric", "vector"):
-        tol = Tolerance.from_json(data.get("tolerance"))
-        also: Sequence[Any] = data.get("also", ())
-        if kind == "numeric":
-            return NumericAnswer(float(data["value"]), tol, tuple(also), data.get("min_decimals"))
-        return VectorAnswer(data["value"], tol, tuple(also))
-    if kind in ("choice", "multiselect"):
-        return _KINDS[kind](data["value"], tuple(data["options"]))  # type: ignore[call-arg]
-    return _KINDS[kind](data["value"])  # type: ignore[call-arg]
+    return _KINDS[kind].from_json(data)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from grader.answers import CORRECT, AnswerSpec, Misconception, register_kind
+from grader.answers import CORRECT, AnswerSpec, Misconception, register_kind, text_input
 from grader.equivalence import (
     DEFAULT_SETTINGS,
     DIVISION_REASON,
@@ -27,6 +27,13 @@ from grader.parse import ParseFailure
 from grader.result import PartResult, Status
 
 CACHE_SIZE = 4096
+
+
+def names_prompt(names: Iterable[str], functions: Iterable[str] = FUNCTIONS) -> str:
+    """`x0, x1, h0, h1, w_xh` as a compact phrase for the stem."""
+    shown = ", ".join(f"`{n}`" for n in names)
+    funcs = ", ".join(f"`{f}`" for f in functions)
+    return f"a formula in {shown}; operators `+ - * / ^`, functions {funcs}"
 
 
 @register_kind
@@ -114,9 +121,18 @@ class SymbolicAnswer(AnswerSpec):
         except _Transient as outcome:
             return outcome.result
 
+    def correct_response(self) -> str:
+        return self.value
+
     def near_miss(self) -> str:
         """A response that is wrong everywhere by a constant (for registry-walk tests)."""
         return f"({self.value}) + 1/7"
+
+    def stem_prompt(self, label: str) -> str:
+        return f"${label} = ?$ — {names_prompt(self.names, self.functions)}"
+
+    def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
+        return text_input(part_id, label, value, f"a formula in {', '.join(self.names)}")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

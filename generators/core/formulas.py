@@ -4,11 +4,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import sympy as sp
-
-from grader.expr import FUNCTIONS
 
 _INDEXED = re.compile(r"^([A-Za-z]+)_(\d+)$")
 
@@ -23,10 +20,3 @@ def formula_text(expr: sp.Expr) -> str:
     """The expression as a student would type it, in student names (deterministic)."""
     renamed = expr.xreplace({s: sp.Symbol(student_name(s.name)) for s in expr.free_symbols})
     return sp.sstr(renamed, order="lex")
-
-
-def names_prompt(names: Iterable[str], functions: Iterable[str] = FUNCTIONS) -> str:
-    """`x0, x1, h0, h1, w_xh` as a compact phrase for the stem."""
-    shown = ", ".join(f"`{n}`" for n in names)
-    funcs = ", ".join(f"`{f}`" for f in functions)
-    return f"a formula in {shown}; operators `+ - * / ^`, functions {funcs}"

@@ -10,9 +10,7 @@ from typing import Any, ClassVar
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.errors import FieldError
-from grader import AnswerSpec, Tolerance
-from grader.answers import NumericAnswer, VectorAnswer
-from grader.tolerance import read_override
+from grader import AnswerSpec
 
 
 class Template(ABC):
@@ -123,6 +121,9 @@ class Variant:
     # The problem it answers in a problem set ("P01 rnn-forward"): exports give each group its
     # own category, so a quiz that draws one variant per student draws from one problem only.
     group: str = ""
+    # The stem without the list of parts `make_variant` appends (exporters lay out their own
+    # parts); not in the JSON, whose `stem` is the whole text. Empty: the stem is all body.
+    body: str = ""
 
     def to_json(self, with_answers: bool = True) -> dict[str, Any]:
         parts = []
@@ -141,8 +142,8 @@ class Variant:
                 for key in ("tolerance", "also", "min_decimals"):
                     if key in spec_json:
                         entry[key] = spec_json[key]
-            elif isinstance(spec, NumericAnswer | VectorAnswer):
-                entry["precision"] = spec.tolerance.describe()
+            elif (precision := spec.precision()) is not None:
+                entry["precision"] = precision
             parts.append(entry)
         out: dict[str, Any] = {
             "template": self.template,
@@ -175,17 +176,5 @@ def apply_overrides(
     out = {}
     for pid, spec in specs.items():
         raw = overrides.get(pid, overrides.get("*"))
-        if raw is not None and isinstance(spec, NumericAnswer | VectorAnswer):
-            tol, min_decimals = read_override(raw, where=f"tolerance.{pid}")
-            spec = _with_tolerance(spec, tol or spec.tolerance, min_decimals)
-        out[pid] = spec
+        out[pid] = spec if raw is None else spec.override(raw, f"tolerance.{pid}")
     return out
-
-
-def _with_tolerance(
-    spec: NumericAnswer | VectorAnswer, tol: Tolerance, min_decimals: int | None = None
-) -> AnswerSpec:
-    if isinstance(spec, NumericAnswer):
-        digits = spec.min_decimals if min_decimals is None else min_decimals
-        return NumericAnswer(spec.value, tol, spec.also, digits, spec.misconceptions, spec.carry)
-    return VectorAnswer(spec.value, tol, spec.also, spec.misconceptions)

@@ -17,11 +17,8 @@ from generators.core.errors import (
     SamplingError,
     VersionError,
 )
-from generators.core.formulas import names_prompt
 from generators.core.template import Template, Variant, apply_overrides
 from grader import AnswerSpec, GradeResult, grade_parts
-from grader.answers import ChoiceAnswer, MultiSelectAnswer, NumericAnswer, VectorAnswer
-from grader.symbolic_answer import SymbolicAnswer
 
 
 def resolve(
@@ -101,7 +98,7 @@ def make_variant(
     answers = solve(template, full)
     asked = full["ask"]
     specs = apply_overrides(template.specs(full, answers, asked), tolerance)
-    stem = solution = ""
+    body = stem = solution = ""
     if render:
         body, solution = template.render(full, answers, asked)
         if template.carry is not None:
@@ -117,6 +114,7 @@ def make_variant(
         parts=specs,
         labels={p: template.label(p) for p in asked},
         stem=stem,
+        body=body,
         solution=solution,
         points=dict(points or {}),
         title=template.title,
@@ -128,24 +126,7 @@ def parts_list(template: Template, specs: Mapping[str, AnswerSpec]) -> str:
     lines = []
     for i, (pid, spec) in enumerate(specs.items()):
         letter = chr(ord("a") + i) if i < 26 else str(i + 1)
-        label = template.label(pid)
-        if isinstance(spec, NumericAnswer):
-            how = spec.tolerance.describe()
-            if spec.min_decimals:
-                how += f", with at least {spec.min_decimals} digits after the decimal point"
-            lines.append(f"({letter}) ${label} = ?$ — {how} `[{pid}]`")
-        elif isinstance(spec, VectorAnswer):
-            lines.append(
-                f"({letter}) ${label} = ?$ — a list, each entry {spec.tolerance.describe()} `[{pid}]`"
-            )
-        elif isinstance(spec, SymbolicAnswer):
-            lines.append(
-                f"({letter}) ${label} = ?$ — {names_prompt(spec.names, spec.functions)} `[{pid}]`"
-            )
-        elif isinstance(spec, ChoiceAnswer | MultiSelectAnswer):
-            lines.append(f"({letter}) {label} `[{pid}]`")
-        else:
-            lines.append(f"({letter}) ${label} = ?$ `[{pid}]`")
+        lines.append(f"({letter}) {spec.stem_prompt(template.label(pid))} `[{pid}]`")
     return "\n\n".join(lines)
 
 

@@ -7,14 +7,13 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from generators import REGISTRY, Variant
-from generators.core.variants import parts_list
+from generators import Variant
 from grader import AnswerSpec
 from grader.answers import (
     BitStringAnswer,
@@ -177,67 +176,74 @@ def _flat(value: Any) -> list[tuple[tuple[int, ...], Any]]:
     return [((i,), x) for i, x in enumerate(value)]
 
 
-def blanks_for(pid: str, spec: AnswerSpec, points: float) -> tuple[Blank, ...]:
-    """The answer boxes of one part, generic over the answer kinds of `grader.answers`; an
-    unknown kind (e.g. a symbolic expression) becomes one exact-text box with its canonical
-    answer, marked as graded more leniently by seqquiz itself."""
-    if isinstance(spec, NumericAnswer):
-        rng = ranges_for(spec.tolerance, (spec.value, *spec.also))
-        return (Blank(pid, (), BlankKind.NUMBER, points, spec.value, rng),)
-    if isinstance(spec, VectorAnswer):
-        entries = _flat(spec.value)
-        alts = [dict(_flat(a)) for a in spec.also]
-        w = points / len(entries)
-        return tuple(
-            Blank(
-                pid,
-                idx,
-                BlankKind.NUMBER,
-                w,
-                float(x),
-                ranges_for(spec.tolerance, (x, *(a[idx] for a in alts))),
-            )
-            for idx, x in entries
+def _numeric_blanks(pid: str, spec: NumericAnswer, points: float) -> tuple[Blank, ...]:
+    rng = ranges_for(spec.tolerance, (spec.value, *spec.also))
+    return (Blank(pid, (), BlankKind.NUMBER, points, spec.value, rng),)
+
+
+def _vector_blanks(pid: str, spec: VectorAnswer, points: float) -> tuple[Blank, ...]:
+    entries = _flat(spec.value)
+    alts = [dict(_flat(a)) for a in spec.also]
+    w = points / len(entries)
+    return tuple(
+        Blank(
+            pid,
+            idx,
+            BlankKind.NUMBER,
+            w,
+            float(x),
+            ranges_for(spec.tolerance, (x, *(a[idx] for a in alts))),
         )
-    if isinstance(spec, ChoiceAnswer):
-        return (
-            Blank(
-                pid,
-                (),
-                BlankKind.CHOICE,
-                points,
-                spec.value,
-                options=spec.options,
-                explanations=dict(spec.explanations),
-            ),
-        )
-    if isinstance(spec, MultiSelectAnswer):
-        value, options = tuple(spec.value), tuple(spec.options)
-        if not value:
-            # An LMS needs an option worth 100 %: "none of these" stands for the empty answer
-            # (any wrong option picked with it scores 0, as seqquiz scores any pick).
-            value, options = (NONE_OF_THESE,), (*options, NONE_OF_THESE)
-        return (
-            Blank(
-                pid,
-                (),
-                BlankKind.MULTI,
-                points,
-                value,
-                options=options,
-                explanations=dict(spec.explanations),
-            ),
-        )
-    if isinstance(spec, IntSequenceAnswer):
-        w = points / len(spec.value)
-        return tuple(
-            Blank(pid, (i,), BlankKind.INTEGER, w, int(v)) for i, v in enumerate(spec.value)
-        )
-    if isinstance(spec, BitStringAnswer):
-        # seqquiz ignores leading zeros: accept the bits as given and without them.
-        stripped = spec.value.lstrip("0") or "0"
-        accept = tuple(dict.fromkeys((spec.value, stripped)))
-        return (Blank(pid, (), BlankKind.TEXT, points, spec.value, accept=accept),)
+        for idx, x in entries
+    )
+
+
+def _choice_blanks(pid: str, spec: ChoiceAnswer, points: float) -> tuple[Blank, ...]:
+    return (
+        Blank(
+            pid,
+            (),
+            BlankKind.CHOICE,
+            points,
+            spec.value,
+            options=spec.options,
+            explanations=dict(spec.explanations),
+        ),
+    )
+
+
+def _multi_blanks(pid: str, spec: MultiSelectAnswer, points: float) -> tuple[Blank, ...]:
+    value, options = tuple(spec.value), tuple(spec.options)
+    if not value:
+        # An LMS needs an option worth 100 %: "none of these" stands for the empty answer
+        # (any wrong option picked with it scores 0, as seqquiz scores any pick).
+        value, options = (NONE_OF_THESE,), (*options, NONE_OF_THESE)
+    return (
+        Blank(
+            pid,
+            (),
+            BlankKind.MULTI,
+            points,
+            value,
+            options=options,
+            explanations=dict(spec.explanations),
+        ),
+    )
+
+
+def _sequence_blanks(pid: str, spec: IntSequenceAnswer, points: float) -> tuple[Blank, ...]:
+    w = points / len(spec.value)
+    return tuple(Blank(pid, (i,), BlankKind.INTEGER, w, int(v)) for i, v in enumerate(spec.value))
+
+
+def _bits_blanks(pid: str, spec: BitStringAnswer, points: float) -> tuple[Blank, ...]:
+    # seqquiz ignores leading zeros: accept the bits as given and without them.
+    stripped = spec.value.lstrip("0") or "0"
+    accept = tuple(dict.fromkeys((spec.value, stripped)))
+    return (Blank(pid, (), BlankKind.TEXT, points, spec.value, accept=accept),)
+
+
+def _text_blanks(pid: str, spec: AnswerSpec, points: float) -> tuple[Blank, ...]:
     canonical = canonical_text(spec)
     return (
         Blank(
@@ -250,6 +256,24 @@ def blanks_for(pid: str, spec: AnswerSpec, points: float) -> tuple[Blank, ...]:
             graded_exactly=False,
         ),
     )
+
+
+# The one table exporters look a kind up in: `spec.kind` -> its answer boxes. A kind missing here
+# (e.g. a symbolic expression) becomes one exact-text box with its canonical answer, marked as
+# graded more leniently by seqquiz itself.
+BLANKS: dict[str, Callable[[str, Any, float], tuple[Blank, ...]]] = {
+    "numeric": _numeric_blanks,
+    "vector": _vector_blanks,
+    "choice": _choice_blanks,
+    "multiselect": _multi_blanks,
+    "int_sequence": _sequence_blanks,
+    "bits": _bits_blanks,
+}
+
+
+def blanks_for(pid: str, spec: AnswerSpec, points: float) -> tuple[Blank, ...]:
+    """The answer boxes of one part, looked up by its kind in `BLANKS`."""
+    return BLANKS.get(spec.kind, _text_blanks)(pid, spec, points)
 
 
 def canonical_text(spec: AnswerSpec) -> str:
@@ -274,25 +298,8 @@ def letter(i: int) -> str:
 
 
 def prompt_for(label: str, spec: AnswerSpec) -> str:
-    """The words of one part in Markdown, like `parts_list` but without the `[id]` tag."""
-    if isinstance(spec, NumericAnswer):
-        how = spec.tolerance.describe()
-        if spec.min_decimals:
-            how += f", with at least {spec.min_decimals} digits after the decimal point"
-        return f"${label} = ?$ — {how}"
-    if isinstance(spec, VectorAnswer):
-        shape = spec.shape
-        what = f"a {shape[0]}×{shape[1]} matrix" if len(shape) == 2 else f"{shape[0]} numbers"
-        return f"${label} = ?$ — {what}, each {spec.tolerance.describe()}"
-    if isinstance(spec, ChoiceAnswer):
-        return label
-    if isinstance(spec, MultiSelectAnswer):
-        return f"{label} (select all that apply)"
-    if isinstance(spec, IntSequenceAnswer):
-        return f"${label} = ?$ — {len(spec.value)} integers"
-    if isinstance(spec, BitStringAnswer):
-        return f"${label} = ?$ — a bit string, most significant bit first"
-    return f"${label} = ?$"
+    """The words of one part in Markdown, without the `[id]` tag: the kind's own prompt."""
+    return spec.prompt(label)
 
 
 def parts_of(v: Variant) -> tuple[Part, ...]:
@@ -315,18 +322,10 @@ def parts_of(v: Variant) -> tuple[Part, ...]:
     return tuple(out)
 
 
-_PARTS_START = re.compile(r"\n\n\(a\) ")
-
-
 def stem_body(v: Variant) -> str:
     """The stem without the list of parts `make_variant` appends (exporters lay out their own
-    parts, each with its answer box)."""
-    if v.template in REGISTRY:
-        tail = parts_list(REGISTRY.get(v.template), v.parts)
-        if tail and v.stem.endswith(tail):
-            return v.stem[: -len(tail)].rstrip()
-    starts = [m.start() for m in _PARTS_START.finditer(v.stem)]
-    return v.stem[: starts[-1]].rstrip() if starts else v.stem
+    parts, each with its answer box); a variant made by hand with a stem only is all body."""
+    return v.body or v.stem
 
 
 def total_points(parts: Sequence[Part]) -> float:
