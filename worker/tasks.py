@@ -79,7 +79,9 @@ class ClampedRequest(Request):
         super().__init__(*args, **kwargs)
         asked = self._request_dict.get("timelimit")
         limits = clamp_limits(asked, self.task.time_limit, self.task.soft_time_limit)
-        if asked and list(asked) != list(limits):
+        if isinstance(asked, list | tuple) and any(
+            a is not None and a != b for a, b in zip(asked, limits, strict=False)
+        ):
             log.warning("%s[%s]: time limits %r clamped to %r", self.name, self.id, asked, limits)
         self.time_limits = limits
         self._request_dict["timelimit"] = list(limits)

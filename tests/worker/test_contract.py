@@ -95,7 +95,7 @@ def _right(seed: int) -> dict[str, str]:
 def test_a_message_cannot_raise_the_time_limits(start_worker, redis_server):
     """The issue's case: with a 2 s hard limit and a 10 s visibility timeout, a message asking
     for 1000 s ran on (and ran twice). Clamped, the task's own 1 s soft limit stops it."""
-    start_worker(SEQQUIZ_BATCH_SOFT_TIME_LIMIT="1", SEQQUIZ_BATCH_TIME_LIMIT="2")
+    worker = start_worker(SEQQUIZ_BATCH_SOFT_TIME_LIMIT="1", SEQQUIZ_BATCH_TIME_LIMIT="2")
     app = foreign_app(redis_server.url)
     try:
         job = {"template": "rnn-forward", "count": 30_000, "answers": False}  # ~10 s of work
@@ -109,6 +109,7 @@ def test_a_message_cannot_raise_the_time_limits(start_worker, redis_server):
     finally:
         app.close()
     assert result["error"]["code"] == "time-limit", str(result)[:200]
+    assert "time limits [1000, 999] clamped to (2.0, 1.0)" in worker.log()
 
 
 def test_a_message_may_lower_its_limits():
