@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 import uuid
@@ -308,6 +309,17 @@ def test_redis_down_is_one_line_naming_where(command, tmp_path):
     line = proc.stderr
     assert "broker is unreachable" in line and "SEQQUIZ_BROKER_URL" in line
     assert f"redis://:****@127.0.0.1:{port}/0" in line and "hunter2" not in line
+
+
+def test_a_redis_that_does_not_answer_is_one_line():
+    """A host that accepts the connection and never replies (a firewall, a wrong service)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        proc = _cli("batch", "status", "b1", url=f"redis://127.0.0.1:{port}/0")
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"broker is unreachable at redis://127.0.0.1:{port}/0" in proc.stderr
 
 
 def test_a_separate_store_that_is_down_is_named():
