@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import pytest
 from celery import Celery
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from seqquiz import jobs
@@ -262,10 +262,12 @@ ODD_IDS = [
     2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, None, [1], {"a": 1}, MISSING,
 ]  # fmt: skip
 BAD_LINES = [b"{not json\n", b"42\n", b"[]\n", b'"text"\n', b"\n", b"   \n", b"{}\n", b"null\n"]
+# Ids that Python takes as one key (`True == 1 == 1.0`), drawn often so that a batch mixes them.
+COLLIDING = [True, False, 0, 1, 1.0, 0.0, "1", "0"]
 line_strategy = st.one_of(
     st.builds(
         _line,
-        st.sampled_from(ODD_IDS),
+        st.one_of(st.sampled_from(COLLIDING), st.sampled_from(ODD_IDS)),
         st.integers(0, 3),
         st.booleans(),
     ),
@@ -274,12 +276,14 @@ line_strategy = st.one_of(
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(lines=st.lists(line_strategy, min_size=1, max_size=12), chunk_size=st.integers(1, 5))
+@example(lines=[_line(True), _line(1, right=True)], chunk_size=1)  # the batch
+@example(lines=[_line(1.0), _line(1), _line(1)], chunk_size=2)
 def test_local_and_queue_paths_give_identical_output(queue, lines, chunk_size):
     assert _through_queue(queue, lines, chunk_size) == _locally(lines)
 
