@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -392,28 +393,51 @@ def result_line(result: dict[str, Any]) -> bytes:
 # ---- the queue: `grade-batch --queue`, `worker`, `batch status|results` ------------------------
 
 
-def queue_client() -> Any:
-    """The batch client, importing the Celery side only when a queue command runs."""
+def queue_client(broker: bool = False) -> Any:
+    """The batch client, importing the Celery side only when a queue command runs; it has
+    checked that Redis answers (the store, and the broker when `broker`), so that a Redis that
+    is down is one line within seconds, not a minute of retries and a traceback."""
     try:
-        from worker.client import BatchClient
+        from worker.client import BatchClient, Unreachable
         from worker.config import ConfigError
 
         try:
-            return BatchClient.from_env()
-        except ConfigError as exc:
+            client = BatchClient.from_env()
+            client.check_reachable(broker=broker)
+        except (ConfigError, Unreachable) as exc:
             fail(str(exc))
+        return client
     except ImportError as exc:
         fail(f"the queue client cannot be loaded: {exc}")
 
 
+@contextlib.contextmanager
+def lost_redis() -> Iterator[None]:
+    """Redis lost mid-command, after the store's minute of retries: one line, not a traceback."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    try:
+        yield
+    except (ConnectionError, TimeoutError, OperationalError) as exc:
+        fail(f"lost the connection to Redis ({exc}); the workers keep what they graded")
+
+
 def grade_batch_queue(
+    file: Path, output: Path | None, batch_id: str | None, chunk_size: int | None
+) -> None:
+    with lost_redis():
+        _grade_batch_queue(file, output, batch_id, chunk_size)
+
+
+def _grade_batch_queue(
     file: Path, output: Path | None, batch_id: str | None, chunk_size: int | None
 ) -> None:
     from worker.client import BatchError, Progress, plan_lines, read_lines
     from worker.store import BatchIdError
 
     check_output(output, file)
-    client = queue_client()
+    client = queue_client(broker=True)
     if str(file) == "-":
         lines = read_lines(sys.stdin.buffer)
     else:
@@ -491,13 +515,15 @@ def worker_command(
     """Start a Celery worker with seqquiz's reliability defaults (see docs/queue.md)."""
     import os
 
-    from worker.config import ConfigError
+    from worker.config import DEFAULT_QUEUE, ConfigError
 
     try:
         from worker.app import app, settings
     except ConfigError as exc:
         fail(str(exc))
     names = [q.strip() for q in queues.split(",") if q.strip()]
+    if DEFAULT_QUEUE not in names:  # first: its messages are only moved, at once, to their queue
+        names.insert(0, DEFAULT_QUEUE)
     prefetch = settings.prefetch_for(names)
     try:
         settings.check_worker(names, prefetch)
@@ -532,7 +558,8 @@ def batch_status(batch_id: str) -> None:
     from worker.store import BatchIdError
 
     try:
-        emit(queue_client().status(batch_id))
+        with lost_redis():
+            emit(queue_client().status(batch_id))
     except (BatchError, BatchIdError) as exc:
         fail(str(exc))
 
@@ -551,6 +578,11 @@ def batch_status(batch_id: str) -> None:
 @click.option("--partial", is_flag=True, help="Write the results that are in; skip the others.")
 def batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool) -> None:
     """Write the batch's results as JSONL in input order (the same lines as grade-batch)."""
+    with lost_redis():
+        _batch_results(batch_id, output, wait, partial)
+
+
+def _batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool) -> None:
     from worker.client import BatchError, Progress
     from worker.store import BatchIdError
 

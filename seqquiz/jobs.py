@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
+import orjson
+
 from generators import (
     REGISTRY,
     ParamError,
@@ -57,6 +59,51 @@ def _digits(n: int) -> str:
         else f"an integer of about {int(n.bit_length() * 0.30103)} digits"
     )
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+SUBMISSION_ID_MAX_CHARS = 256
+SUBMISSION_ID_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def check_submission_id(sid: Any) -> str | int | None:
+    """The one rule for submission ids, on every path (local, queue, single grade): a string of
+    1 to 256 characters or an integer within the signed 64-bit range; None when absent. Anything
+    else raises `SubmissionError`. Booleans and floats are refused, not coerced: Python takes
+    `true == 1 == 1.0` as one key, so a lenient path would mark a later id 1 as a duplicate or
+    answer it with the grade stored for `true`."""
+    if sid is None:
+        return None
+    if type(sid) is str:
+        if 1 <= len(sid) <= SUBMISSION_ID_MAX_CHARS:
+            return sid
+    elif type(sid) is int:
+        low, high = SUBMISSION_ID_INT_RANGE
+        if low <= sid <= high:
+            return sid
+    raise SubmissionError(
+        f"submission_id: must be a string of 1 to {SUBMISSION_ID_MAX_CHARS} characters or an "
+        f"integer from -2^63 to 2^63-1 (got {_shown(sid)})"
+    )
+
+
+def submission_id_of(sub: Any) -> tuple[str | int | None, dict[str, Any] | None]:
+    """(the valid id of a parsed submission or None, None) or (None, the refusal as an error
+    message object); a submission that is not an object has no id."""
+    if not isinstance(sub, dict):
+        return None, None
+    try:
+        return check_submission_id(sub.get("submission_id")), None
+    except SubmissionError as exc:
+        return None, {"code": SubmissionError.code, "message": str(exc)}
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON (how the user wrote it), cut short; repr when it is not JSON-shaped."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _field(
@@ -132,10 +179,10 @@ def error_result(
 def grade_submission(sub: Any, line: int | None = None) -> dict[str, Any]:
     """One batch submission -> its result, or a structured error result; never raises for bad
     input (an internal error is reported as code `internal-error`)."""
-    sid = sub.get("submission_id") if isinstance(sub, dict) else None
+    sid, refused = submission_id_of(sub)
+    if refused is not None:  # echoed as null: an invalid id must not be matched as if valid
+        return error_result(None, refused["code"], refused["message"], line)
     try:
-        if sid is not None and (isinstance(sid, bool) or not isinstance(sid, str | int)):
-            raise SubmissionError(f"submission_id: must be a string or an integer (got {sid!r})")
         result = grade(sub)
     except (TemplateError, GraderError) as exc:
         return error_result(sid, getattr(exc, "code", "invalid-submission"), str(exc), line)
@@ -216,8 +263,8 @@ def grade_lines(lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[d
         if err is not None:
             yield err
             continue
-        sid = sub.get("submission_id") if isinstance(sub, dict) else None
-        if sid is not None and isinstance(sid, str | int) and not isinstance(sid, bool):
+        sid, _ = submission_id_of(sub)
+        if sid is not None:
             if sid in seen:
                 yield error_result(
                     sid,

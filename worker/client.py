@@ -20,12 +20,48 @@ import orjson
 from celery import Celery
 
 from seqquiz import jobs
-from worker.config import BATCH, Settings
+from worker.config import BATCH, PREFIX, Settings, mask_url
 from worker.store import Store, check_batch_id, line_field, submission_field
 
 
 class BatchError(Exception):
     """Raised when a batch is unknown, expired, incomplete, or resumed with another file."""
+
+
+class Unreachable(Exception):
+    """Raised when the broker or the store does not answer; the message names the setting and
+    the URL (password masked)."""
+
+
+#: How long a client gives Redis to answer its first PING: a refused connection fails at once,
+#: a host that does not answer at all within this, once (no retry), so that with interpreter
+#: start-up the user hears within 10 s.
+PROBE_TIMEOUT = 3.0
+
+
+def probe(url: str, setting: str, role: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """PING `url` once, without the patient retries of `worker.store.connect`; raise
+    `Unreachable` naming `setting` when it does not answer."""
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+    from redis.retry import Retry
+
+    client = Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    try:
+        client.ping()
+    except RedisError as exc:
+        reason = str(exc).replace(url, mask_url(url)) or type(exc).__name__
+        raise Unreachable(
+            f"the {role} is unreachable at {mask_url(url)} ({setting}): {reason}"
+        ) from None
+    finally:
+        client.close()
 
 
 @dataclass(frozen=True)
@@ -57,7 +93,7 @@ def plan_lines(lines: Iterable[bytes], first_line: int = 1) -> Plan:
             fields.append(line_field(n))
             known.append((fields[-1], err))
             continue
-        sid = sub.get("submission_id") if isinstance(sub, dict) else None
+        sid, _ = jobs.submission_id_of(sub)
         key = submission_field(sid)
         if key is not None and sid in seen:
             fields.append(line_field(n))
@@ -145,6 +181,17 @@ class BatchClient:
         from worker.app import app, settings, store
 
         return cls(app, store, settings)
+
+    def check_reachable(self, broker: bool = False) -> None:
+        """Raise `Unreachable` unless the store (and, with `broker`, the broker) answers."""
+        same = self.settings.store_url == self.settings.broker_url
+        targets = []
+        if broker or same:  # the store follows the broker unless SEQQUIZ_STORE_URL is set
+            targets.append((PREFIX + "BROKER_URL", self.settings.broker_url, "broker"))
+        if not same:
+            targets.append((PREFIX + "STORE_URL", self.settings.store_url, "result store"))
+        for setting, url, role in targets:
+            probe(url, setting, role)
 
     # ---- sending -------------------------------------------------------------------------------
     def submit(

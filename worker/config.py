@@ -78,6 +78,23 @@ queues and routes                         ``interactive``: solve,     Separate q
                                           grade_batch, generate_set   grade. Workers poll ``interactive``
                                                                       first (``queue_order_strategy=
                                                                       priority``).
+Celery's default queue ``celery``         consumed by every worker,   A client that calls ``send_task``
+                                          polled first                without ``queue=`` is served: the
+                                                                      worker's consumer moves the message,
+                                                                      unchanged, to its task's own queue
+                                                                      (no pool process is used), where it
+                                                                      waits and runs like any other.
+per-message time limits                   clamped                     A message's ``timelimit`` header may
+                                                                      lower its task's limits, never raise
+                                                                      them: otherwise a client could make a
+                                                                      task outlive the visibility timeout
+                                                                      (and run twice) despite the start-up
+                                                                      check.
+remote control                            off                         Any client of the broker could ping,
+(``SEQQUIZ_REMOTE_CONTROL``)                                          reconfigure or shut down workers
+                                                                      (``celery control shutdown``); an
+                                                                      operator who wants ``celery inspect``
+                                                                      sets it to ``1``.
 ``result_expires``                        1 hour                      Celery's own result of a task; the
 (``SEQQUIZ_RESULT_EXPIRES``)                                          durable copy is below.
 durable results                           7 days                      Batch results (hash per batch,
@@ -114,6 +131,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from kombu import Exchange, Queue
 
@@ -123,6 +141,10 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 INTERACTIVE = "interactive"
 BATCH = "batch"
 QUEUES = (INTERACTIVE, BATCH)
+#: Celery's default queue, where `send_task` without `queue=` puts a message; workers consume it
+#: only to move each message to its task's own queue (`worker.tasks.forwarding_strategy`).
+DEFAULT_QUEUE = "celery"
+SCHEMES = ("redis", "rediss")
 
 #: Which queue each task is routed to.
 ROUTES: dict[str, str] = {
@@ -140,6 +162,31 @@ class ConfigError(ValueError):
         self.name = name
         self.value = value
         super().__init__(f"{name}: {reason} (got {value!r})")
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password replaced by `****`, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{host}"))
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Redis URL setting; another scheme (amqp://, a typo) is refused here, naming the
+    setting, rather than failing later deep inside kombu or redis-py."""
+    value = _text(env, name, default)
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme not in SCHEMES:
+        raise ConfigError(
+            PREFIX + name,
+            mask_url(value),
+            f"unsupported scheme {scheme!r}; seqquiz needs Redis: redis://[:PASSWORD@]HOST[:PORT]"
+            "/DB or rediss:// (TLS)",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -161,18 +208,21 @@ class Settings:
     chunk_size: int = 1000
     stall_timeout: float = 0.0  # 0: derived, see `effective_stall_timeout`
     warmup_seeds: int = 16
+    remote_control: bool = False
     # Test-only hooks; never set in production.
     test_crash_on: str | None = None  # os._exit() the pool process on this submission id
     test_grade_delay: float = 0.0  # seconds slept before grading each batch submission
+    test_hold_on: str | None = None  # hold the chunk in flight at this id (`worker.tasks`)
+    test_hold_dir: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        broker = _text(env, "BROKER_URL", DEFAULT_REDIS)
+        broker = _url(env, "BROKER_URL", DEFAULT_REDIS)
         settings = cls(
             broker_url=broker,
-            result_backend=_text(env, "RESULT_BACKEND", DEFAULT_REDIS),
-            store_url=_text(env, "STORE_URL", broker),
+            result_backend=_url(env, "RESULT_BACKEND", DEFAULT_REDIS),
+            store_url=_url(env, "STORE_URL", broker),
             result_ttl=int(_number(env, "RESULT_TTL", cls.result_ttl, integer=True)),
             result_expires=int(_number(env, "RESULT_EXPIRES", cls.result_expires, integer=True)),
             visibility_timeout=_number(env, "VISIBILITY_TIMEOUT", cls.visibility_timeout),
@@ -195,8 +245,11 @@ class Settings:
             chunk_size=int(_number(env, "CHUNK_SIZE", cls.chunk_size, integer=True)),
             stall_timeout=_number(env, "STALL_TIMEOUT", cls.stall_timeout, low=0),
             warmup_seeds=int(_number(env, "WARMUP_SEEDS", cls.warmup_seeds, integer=True, low=0)),
+            remote_control=_flag(env, "REMOTE_CONTROL"),
             test_crash_on=env.get(PREFIX + "TEST_CRASH_ON") or None,
             test_grade_delay=_number(env, "TEST_GRADE_DELAY", 0.0, low=0),
+            test_hold_on=env.get(PREFIX + "TEST_HOLD_ON") or None,
+            test_hold_dir=_text(env, "TEST_HOLD_DIR", "."),
         )
         settings.check()
         return settings
@@ -223,12 +276,15 @@ class Settings:
     def prefetch_for(self, queues: tuple[str, ...] | list[str]) -> int:
         """A worker that only serves interactive grades prefetches a few; any worker that also takes
         batch chunks prefetches the batch multiplier (1 by default)."""
-        return self.interactive_prefetch if set(queues) == {INTERACTIVE} else self.batch_prefetch
+        served = set(queues) - {DEFAULT_QUEUE}
+        return self.interactive_prefetch if served == {INTERACTIVE} else self.batch_prefetch
 
     def check_worker(self, queues: tuple[str, ...] | list[str], prefetch: int) -> None:
         """Raise `ConfigError` unless a message reserved by this worker always finishes before the
         broker's visibility timeout hands it to another worker."""
         for queue in queues:
+            if queue == DEFAULT_QUEUE:  # only forwarded from, never run: no limits apply
+                continue
             if queue not in QUEUES:
                 raise ConfigError("queues", queue, f"unknown queue; queues are {list(QUEUES)}")
             hard = self.time_limits(queue)[1]
@@ -268,13 +324,17 @@ class Settings:
             "task_reject_on_worker_lost": True,
             "task_acks_on_failure": True,
             "task_acks_on_timeout": True,
-            "task_queues": [Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
+            "task_queues": [
+                Queue(q, Exchange(q, type="direct"), routing_key=q)
+                for q in (DEFAULT_QUEUE, *QUEUES)
+            ],
             "task_default_queue": INTERACTIVE,
             "task_routes": {name: {"queue": q, "routing_key": q} for name, q in ROUTES.items()},
             "task_store_errors_even_if_ignored": True,
             "task_track_started": False,
             "worker_prefetch_multiplier": self.batch_prefetch,
             "worker_send_task_events": False,
+            "worker_enable_remote_control": self.remote_control,
             "worker_cancel_long_running_tasks_on_connection_loss": False,
             "broker_transport_options": transport,
             "broker_connection_retry_on_startup": True,
@@ -289,6 +349,15 @@ class Settings:
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(PREFIX + name, "").strip()
     return value or default
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(PREFIX + name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(PREFIX + name, raw, "must be 1 or 0")
 
 
 def _number(

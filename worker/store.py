@@ -33,6 +33,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
 
+from seqquiz.jobs import SubmissionError, check_submission_id
+
 BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 SLICE = 10_000  # fields per HMGET/RPUSH: bounded replies, no long Redis stalls
 
@@ -51,13 +53,15 @@ def check_batch_id(batch_id: Any) -> str:
 
 
 def submission_field(sid: Any) -> str | None:
-    """The results-hash field of a submission id, or None when it cannot key a result. Mirrors the
-    equality `seqquiz.jobs.grade_lines` uses to spot duplicates (True == 1)."""
-    if isinstance(sid, str):
-        return "s:" + sid
-    if isinstance(sid, int):
-        return f"i:{int(sid)}"
-    return None
+    """The results-hash field of a submission id, or None when it is absent or refused by
+    `seqquiz.jobs.check_submission_id` (such a line is keyed by its line number)."""
+    try:
+        valid = check_submission_id(sid)
+    except SubmissionError:
+        return None
+    if valid is None:
+        return None
+    return "s:" + valid if isinstance(valid, str) else f"i:{valid}"
 
 
 def line_field(line: int) -> str:

@@ -24,21 +24,25 @@ exactly as the local `seqquiz grade-batch`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
 from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
+from celery.worker.request import Request
+from celery.worker.strategy import default as default_strategy
 
 from generators import REGISTRY, TemplateError
 from grader import GraderError
 from seqquiz import jobs
 from worker.app import app, settings, store
-from worker.config import BATCH, INTERACTIVE
+from worker.config import BATCH, INTERACTIVE, ROUTES
 from worker.store import BatchIdError, check_batch_id, line_field, submission_field
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,103 @@ def error(code: str, message: str) -> dict[str, Any]:
 def _limits(queue: str) -> dict[str, float]:
     soft, hard = settings.time_limits(queue)
     return {"soft_time_limit": soft, "time_limit": hard}
+
+
+def clamp_limits(asked: Any, hard: float, soft: float) -> tuple[float, float]:
+    """(hard, soft) of a message: what the client asked for (`timelimit` header), but never
+    above the task's own limits. A client may ask for less; asking for more would let a task
+    outlive the visibility timeout that the start-up check relies on, and run twice."""
+
+    def pick(value: Any, own: float) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        return min(float(value), own) if ok else own
+
+    pair = asked if isinstance(asked, list | tuple) and len(asked) == 2 else (None, None)
+    return pick(pair[0], hard), pick(pair[1], soft)
+
+
+class ClampedRequest(Request):
+    """A task request whose time limits are clamped to the task's own (see `clamp_limits`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        asked = self._request_dict.get("timelimit")
+        limits = clamp_limits(asked, self.task.time_limit, self.task.soft_time_limit)
+        if isinstance(asked, list | tuple) and any(
+            a is not None and a != b for a, b in zip(asked, limits, strict=False)
+        ):
+            log.warning("%s[%s]: time limits %r clamped to %r", self.name, self.id, asked, limits)
+        self.time_limits = limits
+        self._request_dict["timelimit"] = list(limits)
+
+
+def forwarding_strategy(task: Task, app: Any, consumer: Any, **kwargs: Any) -> Any:
+    """Celery's strategy, except that a message that arrived on another queue than the task's
+    own (a client that called `send_task` without `queue=` reaches Celery's default queue) is
+    moved to the task's own queue, unchanged and under the same task id, before it is acked: it
+    then waits and runs with the priority, prefetch and limits of that queue. Done here, in the
+    consumer, so that forwarding never holds a pool process."""
+    handle = default_strategy(task, app, consumer, **kwargs)
+    own = ROUTES.get(task.name)
+
+    def on_message(message: Any, body: Any, ack: Any, reject: Any, callbacks: Any) -> Any:
+        came_from = (message.delivery_info or {}).get("routing_key")
+        if own is None or came_from == own:
+            return handle(message, body, ack, reject, callbacks)
+        props = message.properties
+        with app.producer_or_acquire() as producer:
+            producer.publish(
+                message.body,
+                exchange=own,
+                routing_key=own,
+                headers=message.headers,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                priority=props.get("priority"),
+                correlation_id=props.get("correlation_id"),
+                reply_to=props.get("reply_to"),
+                delivery_mode=props.get("delivery_mode", 2),
+                retry=True,
+            )
+        # Published before acked: a crash in between costs a duplicate, which the tasks'
+        # idempotency absorbs, never a lost message.
+        log.info("%s[%s]: moved from queue %r to %r", task.name, message.headers.get("id"),
+                 came_from, own)  # fmt: skip
+        ack(log, consumer.connection_errors)
+        return None
+
+    return on_message
+
+
+def one_payload(fn: Callable[[Task, Any], Any]) -> Callable[..., Any]:
+    """Accept the task's one JSON object, positionally or as `payload=`; any other call is
+    answered with an `invalid-request` error result (Celery would fail the task with a
+    TypeError traceback)."""
+
+    @functools.wraps(fn)
+    def task(self: Task, *args: Any, **kwargs: Any) -> Any:
+        if "payload" in kwargs and not args:
+            args = (kwargs.pop("payload"),)
+        if len(args) != 1 or kwargs:
+            got = f"{len(args)} positional argument{'s' * (len(args) != 1)}"
+            if kwargs:
+                got += " and keyword " + ", ".join(sorted(map(str, kwargs)))
+            return error(
+                "invalid-request",
+                f"{self.name}: takes one argument, a JSON object (as args=[{{...}}]); got {got}",
+            )
+        return fn(self, args[0])
+
+    return task
+
+
+#: What every task shares: the bound request, clamped time limits, the default-queue forwarding.
+COMMON: dict[str, Any] = {
+    "bind": True,
+    "Request": ClampedRequest,
+    "Strategy": "worker.tasks:forwarding_strategy",  # a function attribute would bind
+    "typing": False,
+}
 
 
 def _redelivered(task: Task) -> bool:
@@ -101,19 +202,44 @@ def _maybe_crash(sid: Any) -> None:
         os._exit(CRASH_EXIT_CODE)
 
 
+def _maybe_hold(sid: Any) -> None:
+    """Test-only hook (`SEQQUIZ_TEST_HOLD_ON`, `SEQQUIZ_TEST_HOLD_DIR`): the first pool process
+    to reach this submission writes its pid to `DIR/held` and waits, mid-chunk and before
+    storing anything, until `DIR/release` exists. A test then knows a chunk is in flight and in
+    which process, instead of guessing from elapsed time."""
+    if settings.test_hold_on is None or sid is None or str(sid) != settings.test_hold_on:
+        return
+    folder = Path(settings.test_hold_dir)
+    tmp = folder / f"held.{os.getpid()}"
+    tmp.write_text(str(os.getpid()))
+    try:
+        os.link(tmp, folder / "held")  # atomic and exclusive: one process holds, once
+    except FileExistsError:
+        return
+    finally:
+        tmp.unlink()
+    log.warning("test hook: pool process %d holds submission %s", os.getpid(), sid)
+    while not (folder / "release").exists():
+        time.sleep(0.01)
+
+
 # ---- interactive ---------------------------------------------------------------------------
 
 
-@app.task(name="seqquiz.solve", bind=True, **_limits(INTERACTIVE))
+@app.task(name="seqquiz.solve", **COMMON, **_limits(INTERACTIVE))
+@one_payload
 def solve(self: Task, payload: Any) -> Any:
     return _over_bound(self) or _run(self.name, jobs.solve, payload)
 
 
-@app.task(name="seqquiz.grade", bind=True, **_limits(INTERACTIVE))
+@app.task(name="seqquiz.grade", **COMMON, **_limits(INTERACTIVE))
+@one_payload
 def grade(self: Task, payload: Any) -> Any:
     """With a `submission_id`, the first grade stored for that id is the answer to every later
     request with the same id (a retrying client, a redelivered message)."""
-    sid = payload.get("submission_id") if isinstance(payload, Mapping) else None
+    sid, refused = jobs.submission_id_of(dict(payload) if isinstance(payload, Mapping) else None)
+    if refused is not None:
+        return {"error": refused}
     field = submission_field(sid)
     if field is not None and _redelivered(self):
         stored = store.get_grade(field)
@@ -134,7 +260,8 @@ def grade(self: Task, payload: Any) -> Any:
 # ---- batch ---------------------------------------------------------------------------------
 
 
-@app.task(name="seqquiz.generate_set", bind=True, **_limits(BATCH))
+@app.task(name="seqquiz.generate_set", **COMMON, **_limits(BATCH))
+@one_payload
 def generate_set(self: Task, payload: Any) -> Any:
     def job(p: Any) -> dict[str, Any]:
         variants = jobs.generate(p)
@@ -191,7 +318,7 @@ def plan(payload: Any) -> tuple[str | None, list[Item]]:
             if err is not None:
                 items.append(Item(line_field(line), None, line, None, err))
                 continue
-        sid = sub.get("submission_id") if isinstance(sub, dict) else None
+        sid, _ = jobs.submission_id_of(sub)
         field = submission_field(sid)
         if field is None:
             items.append(Item(line_field(line), sub, line, sid))
@@ -213,6 +340,7 @@ def _grade_item(item: Item) -> dict[str, Any]:
     if item.result is not None:
         return item.result
     _maybe_crash(item.sid)
+    _maybe_hold(item.sid)
     if settings.test_grade_delay:
         time.sleep(settings.test_grade_delay)
     result = jobs.grade_submission(item.sub, item.line)
@@ -227,7 +355,8 @@ def _grade_item(item: Item) -> dict[str, Any]:
 # A chunk killed by its hard time limit is requeued like one whose process died (the default,
 # for the other tasks, is to fail it): the redelivery grades it one submission at a time and
 # charges the submission that hangs, which ends as an error result after the bounded retries.
-@app.task(name="seqquiz.grade_batch", bind=True, acks_on_timeout=False, **_limits(BATCH))
+@app.task(name="seqquiz.grade_batch", acks_on_timeout=False, **COMMON, **_limits(BATCH))
+@one_payload
 def grade_batch(self: Task, payload: Any) -> Any:
     """Grade a chunk of submissions. Results are stored in the batch's hash (the request's
     `batch_id`, else one named after this task) before the task returns, first write wins, so a

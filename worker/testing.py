@@ -149,7 +149,10 @@ class WorkerProcess:
         name: str = "w",
         loglevel: str = "info",
     ) -> None:
-        self.env = env
+        quiet = loglevel.lower() not in ("debug", "info")
+        # A quiet worker does not log " ready.": readiness is then a ping answered, which needs
+        # remote control (off by default).
+        self.env = {**env, "SEQQUIZ_REMOTE_CONTROL": "1"} if quiet else env
         self.log_path = Path(log_path)
         self.hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
         self.loglevel = loglevel

@@ -61,14 +61,18 @@ def test_limits_are_checked_per_worker_queues_and_prefetch():
     with pytest.raises(ConfigError, match="batch hard time limit"):
         s.check_worker(["interactive", "batch"], 4)  # 120 x 4 >= 300
     with pytest.raises(ConfigError, match="unknown queue"):
-        s.check_worker(["celery"], 1)
+        s.check_worker(["other"], 1)
+    s.check_worker(["celery", "interactive"], 4)  # the default queue is only forwarded from
     assert s.prefetch_for(["interactive"]) == 4 and s.prefetch_for(["batch"]) == 1
+    assert s.prefetch_for(["celery", "interactive"]) == 4
 
 
 def test_fields_and_batch_ids():
     assert submission_field("abc") == "s:abc" and submission_field(12) == "i:12"
-    assert submission_field(True) == submission_field(1)  # as the local duplicate check sees it
-    assert submission_field(None) is None and submission_field(1.5) is None
+    assert submission_field(-(2**63)) == f"i:{-(2**63)}" and submission_field("x" * 256)
+    # refused ids key nothing: `true` must not share the field of 1 (issue 10)
+    for refused in (True, False, 1.0, 1.5, "", "x" * 257, 2**63, [1], {"a": 1}, None):
+        assert submission_field(refused) is None, refused
     assert line_field(7) == "l:7"
     assert check_batch_id("2024-w07.quiz_1") == "2024-w07.quiz_1"
     for bad in ("", "-x", "a b", "a/b", "x" * 129, 5):
