@@ -249,7 +249,12 @@ def grade(self: Task, payload: Any) -> Any:
     if over is not None:
         return over
     _maybe_crash(sid)
-    result = _run(self.name, jobs.grade, payload)
+
+    def job(p: Any) -> dict[str, Any]:
+        _maybe_hold(sid)  # inside `_run`: a time limit that fires while held is a `time-limit`
+        return jobs.grade(p)
+
+    result = _run(self.name, job, payload)
     if field is not None and "error" not in result:
         earlier = store.save_grade(field, orjson.dumps(result))
         if earlier is not None:

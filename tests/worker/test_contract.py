@@ -94,22 +94,36 @@ def _right(seed: int) -> dict[str, str]:
 # ---- time limits --------------------------------------------------------------------------
 
 
-def test_a_message_cannot_raise_the_time_limits(start_worker, redis_server):
+def test_a_message_cannot_raise_the_time_limits(start_worker, redis_server, tmp_path):
     """The issue's case: with a 2 s hard limit and a 10 s visibility timeout, a message asking
-    for 1000 s ran on (and ran twice). Clamped, the task's own 1 s soft limit stops it."""
-    worker = start_worker(SEQQUIZ_BATCH_SOFT_TIME_LIMIT="1", SEQQUIZ_BATCH_TIME_LIMIT="2")
+    for 1000 s ran on (and ran twice). Clamped, the task's own 1 s soft limit stops it. The
+    grade is held by the test hook until released (never, here): no guess at how long work
+    takes on this machine."""
+    worker = start_worker(
+        SEQQUIZ_INTERACTIVE_SOFT_TIME_LIMIT="1",
+        SEQQUIZ_INTERACTIVE_TIME_LIMIT="2",
+        SEQQUIZ_TEST_HOLD_ON="held",
+        SEQQUIZ_TEST_HOLD_DIR=str(tmp_path),
+    )
     app = foreign_app(redis_server.url)
+    job = {
+        "template": "rnn-forward",
+        "seed": 1,
+        "response": {},
+        "submission_id": "held",
+    }
     try:
-        job = {"template": "rnn-forward", "count": 30_000, "answers": False}  # ~10 s of work
         result = app.send_task(
-            "seqquiz.generate_set",
+            "seqquiz.grade",
             args=[job],
-            queue="batch",
+            queue="interactive",
             time_limit=1000,
             soft_time_limit=999,
         ).get(timeout=SAFETY)
     finally:
+        (tmp_path / "release").touch()
         app.close()
+    assert (tmp_path / "held").exists()  # the hook held it: the limit fired mid-job
     assert result["error"]["code"] == "time-limit", str(result)[:200]
     assert "time limits [1000, 999] clamped to (2.0, 1.0)" in worker.log()
 
