@@ -8,6 +8,7 @@ from typing import Any
 from generators.core.carry import Rounding
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import fixed_ask
 from generators.core.symbolic import fmt, fmt_row
 from generators.families import hmm, hmm_numeric
 from grader import AnswerSpec, IntSequenceAnswer, NumericAnswer, Tolerance
@@ -136,7 +137,7 @@ class HmmViterbi(hmm.HmmTemplate):
                 return None
         # The path is the point of the question; its probability is asked most of the time.
         if "ask" in fixed:
-            ask = fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            ask = fixed_ask(fixed)
         else:
             ask = ["path"] if draw.chance(0.3) else ["path", "path_prob"]
         return {**p, "ask": ask}

@@ -10,11 +10,11 @@ from typing import Any
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core import worked
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text
+from generators.core.params import check_ask, check_keys, check_number, check_number_list
 from generators.core.symbolic import fmt, fmt_param, index_list
 from generators.families import lstm, lstm_numeric
 from grader import AnswerSpec, Tolerance
@@ -86,25 +86,25 @@ class LstmCell(lstm.LstmTemplate):
 
     # -- params ---------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, (*lstm.CELL_LISTS, "c_init", "ask"))
+        check_keys(params, (*lstm.CELL_LISTS, "c_init", "ask"))
         out: dict[str, Any] = {}
         T = None
         for name in lstm.CELL_LISTS:
             if name in params or not partial:
                 if name == "inputs":
-                    out[name] = P.number_list(params, name, length=T)
+                    out[name] = check_number_list(params, name, length=T)
                 else:
                     out[name] = lstm.gate_list(params, name, T)
                 T = len(out[name])
         if "c_init" in params or not partial:
-            out["c_init"] = P.number(params, "c_init", 0.0)
+            out["c_init"] = check_number(params, "c_init", 0.0)
         if partial:
             if "ask" in params:
                 out["ask"] = lstm.check_ask_form(params["ask"], ID)
                 if T is not None:
-                    P.ask(params, self.answer_ids({"inputs": [0.0] * T}))
+                    check_ask(params, self.answer_ids({"inputs": [0.0] * T}))
         else:
-            out["ask"] = P.ask(params, self.answer_ids(out))
+            out["ask"] = check_ask(params, self.answer_ids(out))
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from generators.core import params as P
 from generators.core import worked
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
+from generators.core.params import check_ask, check_keys, check_number, check_number_list
 from generators.core.symbolic import fmt_param
 from generators.families import lstm, lstm_numeric
 from grader import Tolerance
@@ -55,22 +55,22 @@ class LstmStep(lstm.LstmTemplate):
 
     # -- params ---------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, ("x", "h_init", "c_init", "w", "ask"))
+        check_keys(params, ("x", "h_init", "c_init", "w", "ask"))
         out: dict[str, Any] = {}
         if "x" in params or not partial:
-            out["x"] = P.number_list(params, "x")
+            out["x"] = check_number_list(params, "x")
         for name in ("h_init", "c_init"):
             if name in params or not partial:
-                out[name] = P.number(params, name, 0.0)
+                out[name] = check_number(params, name, 0.0)
         if "w" in params or not partial:
             out["w"] = lstm.weights(params.get("w"), partial)
         if partial:
             if "ask" in params:
                 out["ask"] = lstm.check_ask_form(params["ask"], ID)
                 if "x" in out:
-                    P.ask(params, self.answer_ids(out))
+                    check_ask(params, self.answer_ids(out))
         else:
-            out["ask"] = P.ask(params, self.answer_ids(out))
+            out["ask"] = check_ask(params, self.answer_ids(out))
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import check_ask, check_keys
 from generators.core.template import Template
 from generators.families import concepts, concepts_numeric
 from grader import AnswerSpec, BitStringAnswer
@@ -158,16 +158,16 @@ class RnnBinaryAddition(Template):
     }
 
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, ("a", "b", "ask"))
+        check_keys(params, ("a", "b", "ask"))
         out: dict[str, Any] = {}
         for name in ("a", "b"):
             if name in params or not partial:
                 out[name] = _bits(params, name)
         if "ask" in params:
             if "a" in out and "b" in out:
-                out["ask"] = P.ask(params, self.answer_ids(out))
+                out["ask"] = check_ask(params, self.answer_ids(out))
             else:  # the sampler picks the length; here only the ids' form is checked
-                out["ask"] = P.ask(params, self.answer_ids({"a": "0" * MAX_BITS, "b": ""}))
+                out["ask"] = check_ask(params, self.answer_ids({"a": "0" * MAX_BITS, "b": ""}))
         elif not partial:
             out["ask"] = None
         return out

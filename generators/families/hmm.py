@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import MAX_T, as_number, check_ask, check_keys, fixed_ask
 from generators.core.symbolic import (
     Graph,
     Substitution,
@@ -353,7 +353,7 @@ def _probabilities(field: str, value: Any, length: int | None, what: str) -> lis
         raise ParamError(field, value, f"must have {length} entries ({what}); it has {len(value)}")
     out = []
     for i, v in enumerate(value):
-        x = P.as_number(f"{field}[{i}]", v)
+        x = as_number(f"{field}[{i}]", v)
         if not 0.0 <= x <= 1.0:
             raise ParamError(f"{field}[{i}]", v, "must be a probability, from 0 to 1")
         out.append(x)
@@ -392,7 +392,7 @@ def _stochastic_matrix(
 
 
 def _observations(value: Any, M: int | None) -> list[int]:
-    _count("obs", value, 1, P.MAX_T, "observations")
+    _count("obs", value, 1, MAX_T, "observations")
     hi = (M or MAX_SYMBOLS) - 1
     out = []
     for t, o in enumerate(value):
@@ -410,7 +410,7 @@ def _observations(value: Any, M: int | None) -> list[int]:
 def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
     """Shapes, probabilities in [0, 1], rows and pi summing to 1, obs in range, T <= 12; with
     `partial` only the given fields (and their agreement with each other) are checked."""
-    P.check_keys(params, ("pi", "A", "B", "obs", "ask"))
+    check_keys(params, ("pi", "A", "B", "obs", "ask"))
     out: dict[str, Any] = {}
     N: int | None = None
     if "pi" in params or not partial:
@@ -559,7 +559,7 @@ def all_fixed(fixed: Mapping[str, Any]) -> bool:
 
 def pick_ask(draw: Draw, fixed: Mapping[str, Any], candidates: list[str], k: int) -> list[str]:
     if "ask" in fixed:
-        return fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+        return fixed_ask(fixed)
     return draw.sample(candidates, k)
 
 
@@ -637,5 +637,5 @@ class HmmTemplate(Template):
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
         out = validate(params, partial)
         if not partial:
-            out["ask"] = P.ask(out, self.answer_ids(out))
+            out["ask"] = check_ask(out, self.answer_ids(out))
         return out

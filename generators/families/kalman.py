@@ -29,8 +29,8 @@ from typing import Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from generators.core import params as P
 from generators.core.errors import ParamError
+from generators.core.params import MAX_T, as_number, check_keys
 from generators.core.symbolic import compile_straight_line, fmt, fmt_param
 
 SKIPPED_PREDICT = "skipped-predict"
@@ -167,15 +167,15 @@ def as_matrix(field: str, value: Any, rows: int, cols: int, why: str) -> tuple[A
     ):
         if len(value) == rows and all(len(r) == cols for r in value):
             flat = [
-                P.as_number(f"{field}[{i}][{j}]", x)
+                as_number(f"{field}[{i}][{j}]", x)
                 for i, r in enumerate(value)
                 for j, x in enumerate(r)
             ]
     elif isinstance(value, list | tuple):
         if (rows == 1 or cols == 1) and len(value) == rows * cols:
-            flat = [P.as_number(f"{field}[{i}]", x) for i, x in enumerate(value)]
+            flat = [as_number(f"{field}[{i}]", x) for i, x in enumerate(value)]
     elif rows == 1 and cols == 1:
-        flat = [P.as_number(field, value)]
+        flat = [as_number(field, value)]
     if flat is None:
         raise ParamError(field, value, f"must be {_describe(rows, cols)}{why}")
     flat = [x + 0.0 for x in flat]  # -0.0 -> 0.0: one variant, one JSON text
@@ -210,7 +210,7 @@ def eig_sym2(a: float, b: float, d: float) -> tuple[float, float]:
 
 def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
     """Check the params of lds-kalman and return them in canonical form (`ask` kept as given)."""
-    P.check_keys(params, (*FIELDS, "ask"))
+    check_keys(params, (*FIELDS, "ask"))
     given = {k: v for k, v in params.items() if v is not None or k == "ask"}
     if not partial:
         for name in (*MODEL_FIELDS, "obs"):
@@ -277,11 +277,11 @@ def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
         obs = given["obs"]
         if not isinstance(obs, list | tuple):
             raise ParamError("obs", obs, "must be a list of observations y_0, y_1, ...")
-        if not 1 <= len(obs) <= P.MAX_T:
+        if not 1 <= len(obs) <= MAX_T:
             raise ParamError(
                 "obs",
                 obs,
-                f"must have from 1 to {P.MAX_T} entries, one per time step (it has {len(obs)})",
+                f"must have from 1 to {MAX_T} entries, one per time step (it has {len(obs)})",
             )
         T = len(obs)
         if m is not None:
@@ -299,8 +299,8 @@ def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
                 f"must have T-1 = {T - 1} entries, the inputs u_1..u_{T - 1} into steps 1..{T - 1} "
                 f"(u_0 would not act: the prior on x_0 is given) (it has {len(u)})",
             )
-        if len(u) > P.MAX_T - 1:
-            raise ParamError("u", u, f"must have at most {P.MAX_T - 1} entries")
+        if len(u) > MAX_T - 1:
+            raise ParamError("u", u, f"must have at most {MAX_T - 1} entries")
         if k is not None:
             out["u"] = [as_matrix(f"u[{i}]", v, k, 1, why("u", "k"))[0] for i, v in enumerate(u)]
     if "ask" in given:

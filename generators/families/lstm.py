@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import MAX_T, as_number, check_number_list, fixed_ask
 from generators.core.symbolic import (
     Graph,
     Logistic,
@@ -288,7 +288,7 @@ def step_model(T: int, perturbation: str | None = None) -> LstmModel:
 
 
 def gate_list(params: Mapping[str, Any], name: str, T: int | None) -> list[float]:
-    values = P.number_list(params, name, length=T)
+    values = check_number_list(params, name, length=T)
     for i, v in enumerate(values):
         if not 0.0 <= v <= 1.0:
             raise ParamError(f"{name}[{i}]", params[name][i], "a gate must be from 0 to 1")
@@ -313,7 +313,7 @@ def weights(value: Any, partial: bool) -> dict[str, list[float]]:
         row = value[gate]
         if not isinstance(row, list | tuple) or len(row) != 3:
             raise ParamError(f"w.{gate}", row, "must be 3 numbers [w_x, w_h, b]")
-        out[gate] = [P.as_number(f"w.{gate}[{j}]", v) for j, v in enumerate(row)]
+        out[gate] = [as_number(f"w.{gate}[{j}]", v) for j, v in enumerate(row)]
     return out
 
 
@@ -325,7 +325,7 @@ def check_ask_form(value: Any, pattern: re.Pattern[str]) -> list[str]:
         raise ParamError("ask", value, "must be a non-empty list of part ids")
     for part in value:
         m = pattern.fullmatch(part) if isinstance(part, str) else None
-        if m is None or int(m.group("t")) >= P.MAX_T:
+        if m is None or int(m.group("t")) >= MAX_T:
             raise ParamError("ask", value, f"{part!r} is not a part id of this template")
     return list(value)
 
@@ -413,7 +413,7 @@ class LstmTemplate(Template):
         """The fixed `ask` when given (None if this shape lacks one of its parts), else k parts
         drawn from the pools in turn, skipping values their tolerance would swallow."""
         if "ask" in fixed:
-            ask = fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            ask = fixed_ask(fixed)
             return ask if set(ask) <= set(order) else None
         ok = [[p for p in pool if self.clear(p, values[p])] for pool in pools]
         chosen: list[str] = []

@@ -12,10 +12,18 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core import worked
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text, student_name
+from generators.core.params import (
+    MAX_T,
+    check_ask,
+    check_choice,
+    check_keys,
+    check_number,
+    check_number_list,
+    fixed_ask,
+)
 from generators.core.symbolic import (
     ACTIVATIONS,
     Adjoints,
@@ -330,21 +338,21 @@ def _prod(*factors: sp.Expr) -> sp.Expr:
 
 def validate(params: Mapping[str, Any], partial: bool, extra: tuple[str, ...]) -> dict[str, Any]:
     """Shared checks of the rnn templates; `extra` names the template's own params."""
-    P.check_keys(params, ("x", *WEIGHTS, "activation", "ask", *extra))
+    check_keys(params, ("x", *WEIGHTS, "activation", "ask", *extra))
     out: dict[str, Any] = {}
     T = None
     if "x" in params or not partial:
-        out["x"] = P.number_list(params, "x", min_len=1, max_len=P.MAX_T)
+        out["x"] = check_number_list(params, "x", min_len=1, max_len=MAX_T)
         T = len(out["x"])
     for w in WEIGHTS:
         if w in params or not partial:
-            out[w] = P.number(params, w, WEIGHT_DEFAULTS.get(w))
+            out[w] = check_number(params, w, WEIGHT_DEFAULTS.get(w))
     if "activation" in params or not partial:
-        out["activation"] = P.choice(params, "activation", ACTIVATION_NAMES, "logistic")
+        out["activation"] = check_choice(params, "activation", ACTIVATION_NAMES, "logistic")
     if "targets" in extra and ("targets" in params or not partial):
-        out["targets"] = P.number_list(params, "targets", length=T)
+        out["targets"] = check_number_list(params, "targets", length=T)
     if "target" in extra and ("target" in params or not partial):
-        out["target"] = P.number(params, "target")
+        out["target"] = check_number(params, "target")
     if "ask" in params:
         out["ask"] = params["ask"]
     elif not partial:
@@ -436,7 +444,7 @@ class RnnTemplate(Template):
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
         out = validate(params, partial, self.extra)
         if not partial:
-            out["ask"] = P.ask(out, self.answer_ids(out))
+            out["ask"] = check_ask(out, self.answer_ids(out))
         return out
 
     def model(self, params: Mapping[str, Any]) -> RnnModel:
@@ -482,7 +490,7 @@ class RnnTemplate(Template):
         draw: Draw, fixed: Mapping[str, Any], candidates: list[str], order: list[str], k: int
     ) -> list[str] | None:
         if "ask" in fixed:
-            return fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            return fixed_ask(fixed)
         if not candidates:
             return None
         chosen = set(draw.sample(candidates, k))
