@@ -20,8 +20,11 @@ from generators.core.symbolic import (
     fmt,
     fmt_param,
     index_list,
+    plus,
+    times,
 )
 from generators.core.template import Template
+from generators.core.worked import Line, dependencies
 from grader.answers import Misconception, VectorAnswer
 from grader.tolerance import Tolerance
 
@@ -51,28 +54,9 @@ class OrderedMax(sp.Function):
 MODULES: list[Any] = [{"OrderedMax": max}, "math"]
 
 
-def _sum(terms: Iterable[sp.Expr]) -> sp.Expr:
-    return sp.Add(*terms, evaluate=False)
-
-
-def _prod(*factors: sp.Expr) -> sp.Expr:
-    return sp.Mul(*factors, evaluate=False)
-
-
 def span(t: int) -> str:
     """o_0, ..., o_t in LaTeX."""
     return "o_{0}" if t == 0 else f"o_{{0:{t}}}"
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of a worked solution: `lhs = general = substituted [= stages] = value`."""
-
-    name: str
-    section: tuple[str, int]
-    lhs: str
-    general: str
-    substs: tuple[Substitution, ...]
 
 
 @dataclass(frozen=True)
@@ -164,13 +148,8 @@ def _finish(
         for sym, section, shown in b.lines:
             general = sp.latex(shown[0], symbol_names=names, order="none")
             substs = tuple(Substitution(e, symbols) for e in shown)
-            lines.append(Line(sym.name, section, names[sym], general, substs))
-        for sym, expr in g.nodes:
-            d: set[str] = set()
-            for s in expr.free_symbols:
-                d.add(s.name)
-                d |= deps.get(s.name, frozenset())
-            deps[sym.name] = frozenset(d)
+            lines.append(Line(sym.name, names[sym], general, None, substs, section))
+        deps = dependencies(g.nodes)
     return HmmModel(
         kind,
         N,
@@ -196,19 +175,19 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
     tr = perturbation == TRANSPOSED_TRANSITION
     alpha = [
         [
-            b.define(f"alpha_0_{i}", _prod(b.pi[i], b.e[0][i]), rf"\alpha_{{0}}({i})", ("alpha", 0))
+            b.define(f"alpha_0_{i}", times(b.pi[i], b.e[0][i]), rf"\alpha_{{0}}({i})", ("alpha", 0))
             for i in range(N)
         ]
     ]
     for t in range(1, T):
         row = []
         for i in range(N):
-            terms = [_prod(alpha[-1][j], b.trans(j, i, tr)) for j in range(N)]
-            combined = OrderedMax(*terms) if use_max else _sum(terms)
+            terms = [times(alpha[-1][j], b.trans(j, i, tr)) for j in range(N)]
+            combined = OrderedMax(*terms) if use_max else plus(*terms)
             row.append(
                 b.define(
                     f"alpha_{t}_{i}",
-                    _prod(b.e[t][i], combined),
+                    times(b.e[t][i], combined),
                     rf"\alpha_{{{t}}}({i})",
                     ("alpha", t),
                 )
@@ -221,7 +200,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
         last = t == T - 1
         norm = b.define(
             "likelihood" if last else f"c_{t}",
-            _sum(alpha[t]),
+            plus(*alpha[t]),
             f"P({span(t)})",
             ("likelihood" if last else "filter", t),
         )
@@ -239,7 +218,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
     predict = [
         b.define(
             f"predict_{i}",
-            _sum(_prod(filt[-1][j], b.trans(j, i, tr)) for j in range(N)),
+            plus(*(times(filt[-1][j], b.trans(j, i, tr)) for j in range(N))),
             rf"P(s_{{{T}}}={i} \mid {span(T - 1)})",
             ("predict", T),
         )
@@ -248,7 +227,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
     for k in range(M):
         b.define(
             f"next_{k}",
-            _sum(_prod(predict[i], b.B[i][k]) for i in range(N)),
+            plus(*(times(predict[i], b.B[i][k]) for i in range(N))),
             rf"P(o_{{{T}}}={k} \mid {span(T - 1)})",
             ("next", T),
         )
@@ -259,7 +238,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
         joint = [
             b.define(
                 f"joint_{i}",
-                _sum(_prod(alpha[-1][j], b.A[j][i]) for j in range(N)),
+                plus(*(times(alpha[-1][j], b.A[j][i]) for j in range(N))),
                 f"P({span(T - 1)}, s_{{{T}}}={i})",
             )
             for i in range(N)
@@ -268,7 +247,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
         outputs += [
             b.define(
                 f"joint_next_{k}",
-                _sum(_prod(joint[i], b.B[i][k]) for i in range(N)),
+                plus(*(times(joint[i], b.B[i][k]) for i in range(N))),
                 f"P({span(T - 1)}, o_{{{T}}}={k})",
             )
             for k in range(M)
@@ -284,23 +263,23 @@ def viterbi_model(N: int, T: int, perturbation: str = "") -> HmmModel:
     tr = perturbation == TRANSPOSED_TRANSITION
     delta = [
         [
-            b.define(f"delta_0_{i}", _prod(b.pi[i], b.e[0][i]), rf"\delta_{{0}}({i})", ("delta", 0))
+            b.define(f"delta_0_{i}", times(b.pi[i], b.e[0][i]), rf"\delta_{{0}}({i})", ("delta", 0))
             for i in range(N)
         ]
     ]
     for t in range(1, T):
         row = []
         for i in range(N):
-            cands = [_prod(delta[-1][j], b.trans(j, i, tr)) for j in range(N)]
+            cands = [times(delta[-1][j], b.trans(j, i, tr)) for j in range(N)]
             m = [b.define(f"m_{t}_{j}_{i}", c, rf"m_{{{t}}}({j},{i})") for j, c in enumerate(cands)]
             row.append(
                 b.define(
                     f"delta_{t}_{i}",
-                    _prod(b.e[t][i], OrderedMax(*m)),
+                    times(b.e[t][i], OrderedMax(*m)),
                     rf"\delta_{{{t}}}({i})",
                     ("delta", t),
                     # written out with the candidates' definitions, then with their values
-                    shown=[_prod(b.e[t][i], OrderedMax(*cands)), _prod(b.e[t][i], OrderedMax(*m))],
+                    shown=[times(b.e[t][i], OrderedMax(*cands)), times(b.e[t][i], OrderedMax(*m))],
                 )
             )
         delta.append(row)

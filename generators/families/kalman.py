@@ -31,7 +31,15 @@ from sympy.printing.latex import LatexPrinter
 
 from generators.core.errors import ParamError
 from generators.core.params import MAX_T, as_number, check_keys
-from generators.core.symbolic import compile_straight_line, fmt, fmt_param
+from generators.core.symbolic import (
+    Substitution,
+    compile_straight_line,
+    fmt,
+    fmt_param,
+    plus,
+    times,
+)
+from generators.core.worked import Line, closure
 
 SKIPPED_PREDICT = "skipped-predict"
 FORGOT_PROCESS_NOISE = "forgot-process-noise"
@@ -352,20 +360,6 @@ def args_of(params: Mapping[str, Any], shape: Shape) -> tuple[float, ...]:
 Generic = sp.Symbol | sp.MatrixSymbol
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line of a worked solution: `lhs = general = substituted = value`."""
-
-    name: str
-    step: int
-    lhs: str
-    general: str
-    template: SlotTemplate
-    rows: int
-    cols: int
-    deps: frozenset[str]
-
-
 class _Builder:
     """Generic symbols (a Symbol for a scalar model, else a MatrixSymbol) with their explicit
     entries, and the straight-line assignments that define the entries of derived quantities."""
@@ -442,20 +436,8 @@ def _inverse(M: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([[d / det, -b / det], [-c / det, a / det]])
 
 
-def _add(*terms: Any) -> Any:
-    if isinstance(terms[0], sp.MatrixExpr):
-        return sp.MatAdd(*terms, evaluate=False)
-    return sp.Add(*terms, evaluate=False)
-
-
-def _mul(*factors: Any) -> Any:
-    if any(isinstance(f, sp.MatrixExpr) for f in factors):
-        return sp.MatMul(*factors, evaluate=False)
-    return sp.Mul(*factors, evaluate=False)
-
-
 def _neg(x: Any) -> Any:
-    return _mul(sp.Integer(-1), *(x.args if isinstance(x, sp.MatMul | sp.Mul) else (x,)))
+    return times(sp.Integer(-1), *(x.args if isinstance(x, sp.MatMul | sp.Mul) else (x,)))
 
 
 def _lat_t(t: int | str, off: int = 0) -> str:
@@ -509,32 +491,32 @@ def _step(
         if variant == SKIPPED_PREDICT:
             pm_e, pv_e = mp, vp
         else:
-            pm_e = _mul(A, mp)
+            pm_e = times(A, mp)
             if sh.k:
-                pm_e = _add(pm_e, _mul(b.par["B"], b.u[t]))
+                pm_e = plus(pm_e, times(b.par["B"], b.u[t]))
             # A V A^T; for a scalar state the A^2 V that people write.
-            AVA = _mul(sp.Pow(A, 2, evaluate=False), vp) if sh.scalar else _mul(A, vp, A.T)
-            pv_e = AVA if variant == FORGOT_PROCESS_NOISE else _add(AVA, Q)
+            AVA = times(sp.Pow(A, 2, evaluate=False), vp) if sh.scalar else times(A, vp, A.T)
+            pv_e = AVA if variant == FORGOT_PROCESS_NOISE else plus(AVA, Q)
         pm = define("pred_mean", n, 1, rf"\mu_{{{now}\mid {before}}}", pm_e)
         pv = define("pred_var", n, n, rf"V_{{{now}\mid {before}}}", pv_e)
     if sh.scalar:
-        S_e = _add(_mul(sp.Pow(C, 2, evaluate=False), pv), R)
+        S_e = plus(times(sp.Pow(C, 2, evaluate=False), pv), R)
     else:
-        S_e = _add(_mul(C, pv, C.T), R)
+        S_e = plus(times(C, pv, C.T), R)
     S = define("S", m, m, rf"S_{{{now}}}", S_e)
     Sinv = None
     if sh.scalar:
-        K_e = _mul(pv, C, sp.Pow(S, -1, evaluate=False))
+        K_e = times(pv, C, sp.Pow(S, -1, evaluate=False))
     elif m == 1:
-        K_e = _mul(pv, C.T, sp.Inverse(S))
+        K_e = times(pv, C.T, sp.Inverse(S))
     else:
         Sinv = define("Sinv", m, m, rf"S_{{{now}}}^{{-1}}", sp.Inverse(S))
-        K_e = _mul(pv, C.T, Sinv)
+        K_e = times(pv, C.T, Sinv)
     K = define("gain", n, m, rf"K_{{{now}}}", K_e)
-    innovation = _add(b.y[t], _neg(_mul(C, pm)))
-    mean = define("mean", n, 1, rf"\mu_{{{now}\mid {now}}}", _add(pm, _mul(K, innovation)))
+    innovation = plus(b.y[t], _neg(times(C, pm)))
+    mean = define("mean", n, 1, rf"\mu_{{{now}\mid {now}}}", plus(pm, times(K, innovation)))
     eye = sp.Integer(1) if sh.scalar else sp.Identity(n)
-    var = define("var", n, n, rf"V_{{{now}\mid {now}}}", _mul(_add(eye, _neg(_mul(K, C))), pv))
+    var = define("var", n, n, rf"V_{{{now}\mid {now}}}", times(plus(eye, _neg(times(K, C))), pv))
     return _Step(pm, pv, S, Sinv, K, mean, var)
 
 
@@ -546,43 +528,26 @@ _MARK = re.compile("\x01(\\d+)\x02|\x03(\\d+)\x04|\x05(\\d+)\x06")
 _OPENERS = ("\\left(", "{", "= ")
 
 
-class SlotTemplate:
-    """LaTeX with number slots, compiled once per shape; `fill` puts numbers in. A slot inside a
-    matrix, or one that opens a group, shows a negative number bare; elsewhere in parentheses."""
-
-    __slots__ = ("_parts", "_slots")
-
-    def __init__(self, text: str, names: Sequence[str], given: frozenset[str]) -> None:
-        pieces = _MARK.split(text)
-        # split gives text, then the three groups of a slot (one set), text, ...
-        parts = [pieces[0]]
-        slots = []
-        for i in range(1, len(pieces), 4):
-            loose, tight, negated = pieces[i : i + 3]
-            name = names[int(next(g for g in (loose, tight, negated) if g is not None))]
-            after = pieces[i + 3]
-            before = parts[-1]
-            bare = loose is None or (
-                (not before.strip() or before.endswith(_OPENERS)) and not after.startswith("^")
-            )
-            # Given numbers as the stem states them; computed ones to four figures.
-            f = fmt_given if name in given else fmt
-            slots.append((name, bare, -1.0 if negated is not None else 1.0, f))
-            parts.append(after)
-        self._parts = tuple(parts)
-        self._slots = tuple(slots)
-
-    def fill(self, values: Mapping[str, float]) -> str:
-        parts = self._parts
-        out = [parts[0]]
-        for k, (name, bare, sign, f) in enumerate(self._slots, 1):
-            v = sign * values[name]
-            if -ZERO < v < ZERO:
-                v = 0.0
-            s = f(v)
-            out.append(s if bare or v >= 0 else f"\\left({s}\\right)")
-            out.append(parts[k])
-        return "".join(out)
+def slot_substitution(text: str, names: Sequence[str], given: frozenset[str]) -> Substitution:
+    """The printer's marked text as a `Substitution`. A slot inside a matrix, or one that opens a
+    group, shows a negative number bare; elsewhere in parentheses."""
+    pieces = _MARK.split(text)
+    # split gives text, then the three groups of a slot (one set), text, ...
+    parts = [pieces[0]]
+    slots: list[tuple[str, bool, float, Callable[[float], str] | None]] = []
+    for i in range(1, len(pieces), 4):
+        loose, tight, negated = pieces[i : i + 3]
+        name = names[int(next(g for g in (loose, tight, negated) if g is not None))]
+        after = pieces[i + 3]
+        before = parts[-1]
+        bare = loose is None or (
+            (not before.strip() or before.endswith(_OPENERS)) and not after.startswith("^")
+        )
+        # Given numbers as the stem states them; computed ones to four figures.
+        f = fmt_given if name in given else fmt
+        slots.append((name, bare, -1.0 if negated is not None else 1.0, f))
+        parts.append(after)
+    return Substitution.from_slots(parts, slots, snap=ZERO)
 
 
 @lru_cache(maxsize=8192)
@@ -704,6 +669,7 @@ class Model:
     # every step, then at this step only from the right previous posterior)
     wrong: Mapping[str, Mapping[str, tuple[tuple[int, ...], ...]]]
     lines: tuple[Line, ...]
+    deps: Mapping[str, frozenset[str]]  # each line's transitive dependencies among the lines
     method: tuple[tuple[str, str], ...]  # the generic predict and update equations, (lhs, rhs)
 
     def evaluate(self, params: Mapping[str, Any]) -> tuple[float, ...]:
@@ -837,45 +803,34 @@ def model(shape: Shape) -> Model:
         n_right,
         tuple(answers),
         wrong,
-        _lines(b, raw_lines, frozenset(arg_names)),
+        *_lines(b, raw_lines, frozenset(arg_names)),
         _method(shape),
     )
 
 
 def _lines(
     b: _Builder, raw: list[tuple[str, int, Generic, Any]], given: frozenset[str]
-) -> tuple[Line, ...]:
+) -> tuple[tuple[Line, ...], dict[str, frozenset[str]]]:
     general = _Printer(b, None, b.names)
     out = []
+    direct = []
     defined = {g.name for _, _, g, _ in raw}
     for _kind, t, g, expr in raw:
         slots: list[str] = []
         text = _Printer(b, slots, b.names).doprint(expr)
-        deps = _free_names(expr) & defined
-        r, c = b.dims[g.name]
+        direct.append((g.name, _free_names(expr) & defined))
         out.append(
             Line(
                 g.name,
-                t,
                 b.names[g],
                 general.doprint(expr),
-                SlotTemplate(text, slots, given),
-                r,
-                c,
-                frozenset(deps),
+                None,
+                (slot_substitution(text, slots, given),),
+                t,
+                b.dims[g.name],
             )
         )
-    # Close the dependencies transitively, in definition order.
-    closed: dict[str, frozenset[str]] = {}
-    for line in out:
-        d = set(line.deps)
-        for x in line.deps:
-            d |= closed.get(x, frozenset())
-        closed[line.name] = frozenset(d)
-    return tuple(
-        Line(li.name, li.step, li.lhs, li.general, li.template, li.rows, li.cols, closed[li.name])
-        for li in out
-    )
+    return tuple(out), closure(direct)
 
 
 def _free_names(expr: Any) -> set[str]:
@@ -936,9 +891,8 @@ def solution(
     each needed line with its formula, the numbers substituted, and the result."""
     sh = m.shape
     need = set(wanted)
-    for line in m.lines:
-        if line.name in need:
-            need |= line.deps
+    for w in wanted:
+        need |= m.deps.get(w, frozenset())
     values = m.values(params)
     out = [
         "The filter alternates a predict step (before $y_t$) and an update step (with $y_t$):",
@@ -949,7 +903,7 @@ def solution(
     by_step: dict[int, list[Line]] = {}
     for line in m.lines:
         if line.name in need:
-            by_step.setdefault(line.step, []).append(line)
+            by_step.setdefault(line.section, []).append(line)
     for t in range(last + 1):
         lines = by_step.get(t, [])
         if t == 0:
@@ -973,8 +927,8 @@ def solution(
                 y = show(sh.m, 1, flat_entries(params["obs"][t]), fmt_given)
                 out.append(f"\nUpdate with $y_{{{t}}} = {y}$:")
                 updating = True
-            result = show(line.rows, line.cols, [values[n] for n in _names_of(line, m)])
-            filled = line.template.fill(values)
+            result = show(*line.shape, [values[n] for n in _names_of(line, m)])
+            filled = line.substs[0].fill(values)
             parts = [line.lhs]
             for part in (line.general, filled, result):
                 if part != parts[-1]:
@@ -988,9 +942,10 @@ def solution(
 
 
 def _names_of(line: Line, m: Model) -> list[str]:
-    if line.rows == 1 and line.cols == 1 and m.shape.scalar:
+    rows, cols = line.shape
+    if rows == 1 and cols == 1 and m.shape.scalar:
         return [line.name]
-    return [f"{line.name}__{i}{j}" for i in range(line.rows) for j in range(line.cols)]
+    return [f"{line.name}__{i}{j}" for i in range(rows) for j in range(cols)]
 
 
 def _dims(value: Any) -> tuple[int, int]:

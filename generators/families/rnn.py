@@ -33,6 +33,8 @@ from generators.core.symbolic import (
     fmt,
     fmt_param,
     index_list,
+    plus,
+    times,
 )
 from generators.core.template import Template
 from grader.answers import Misconception
@@ -152,11 +154,11 @@ def derive(kind: str, T: int, activation: str, perturbation: str | None = None) 
     ys, hs = [], []
     for t in range(T):
         # Unevaluated sums keep the course's order of terms in the worked solution.
-        z = g.define(f"z_{t}", _sum(_prod(w_xh, x[t]), _prod(w_hh, h), b_h))
+        z = g.define(f"z_{t}", plus(times(w_xh, x[t]), times(w_hh, h), b_h))
         h = g.define(f"h_{t}", f(z))
         hs.append(h)
         if kind != "flow" or t == T - 1:
-            ys.append(g.define(f"y_{t}", _sum(_prod(w_hy, h), b_y)))
+            ys.append(g.define(f"y_{t}", plus(times(w_hy, h), b_y)))
     params = [w_xh, w_hh, w_hy, b_h, b_y, h_init]
     passes: list[Adjoints] = []
     if kind == "bptt":
@@ -248,9 +250,9 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
     w_xh, w_hh, w_hy, b_h, b_y = (g.inputs[T + i] for i in range(5))
     xt, hp, zt, ht = (sp.Symbol(n) for n in ("x_t", "h_{t-1}", "z_t", "h_t"))
     cell = (
-        _l(_sum(_prod(w_xh, xt), _prod(w_hh, hp), b_h), names),
+        _l(plus(times(w_xh, xt), times(w_hh, hp), b_h), names),
         _l(ACTIVATIONS[activation](zt), names),
-        _l(_sum(_prod(w_hy, ht), b_y), names),
+        _l(plus(times(w_hy, ht), b_y), names),
     )
     # Derivatives as formulas: later adjoints substituted into each step's expression.
     written: dict[sp.Symbol, sp.Expr] = {}
@@ -323,14 +325,6 @@ def formula_part(
 
 def _l(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
     return worked.tex(expr, names)
-
-
-def _sum(*terms: sp.Expr) -> sp.Expr:
-    return sp.Add(*terms, evaluate=False)
-
-
-def _prod(*factors: sp.Expr) -> sp.Expr:
-    return sp.Mul(*factors, evaluate=False)
 
 
 # -- params -----------------------------------------------------------------------------------
