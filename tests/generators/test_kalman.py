@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from generators import ParamError, get_template, make_variant
 from generators.core.variants import grade_response
 from generators.families import kalman, kalman_numeric
+from generators.families.kalman_params import COVARIANCES, form, shape_of
 from generators.lds_kalman import TOLERANCES, tolerance
 from grader import NumericAnswer, Status, VectorAnswer
 
@@ -159,7 +160,7 @@ def spd(n: int, draw: st.DrawFn, lo: float = 0.2) -> Any:
 
 def entries(draw: st.DrawFn, rows: int, cols: int, lo: float, hi: float) -> Any:
     flat = [draw(st.floats(lo, hi)) for _ in range(rows * cols)]
-    return kalman.form(rows, cols, flat)
+    return form(rows, cols, flat)
 
 
 @st.composite
@@ -220,7 +221,7 @@ def test_sampled_variants_are_well_posed() -> None:
     for seed in SEEDS:
         v = make_variant(TEMPLATE, seed, render=False)
         p = v.params
-        sh = kalman.shape_of(p)
+        sh = shape_of(p)
         shapes.add((sh.n, sh.m, sh.k > 0))
         assert 2 <= sh.T <= 4, seed
         assert 1 <= len(p["ask"]) <= 3, seed
@@ -231,7 +232,7 @@ def test_sampled_variants_are_well_posed() -> None:
                 assert round(x, 2) == x, (
                     f"seed {seed}: {name} = {p[name]} is not as a person sets it"
                 )
-        for name in kalman.COVARIANCES:
+        for name in COVARIANCES:
             assert_spd(p[name], f"seed {seed} {name}")
             eig = np.linalg.eigvalsh(np.atleast_2d(np.asarray(p[name], dtype=float)))
             assert eig.max() <= 20 * eig.min(), f"seed {seed}: {name} ill-conditioned"
@@ -289,7 +290,7 @@ def test_sampler_honours_fixed_params() -> None:
     for two_d in ({"obs": [[1.0, 2.0], [0.5, 0.5]]}, {"u": [[1.0, 0.0]]}):
         for seed in range(5):
             v = make_variant(TEMPLATE, seed, two_d)
-            assert kalman.shape_of(v.params).n == 2
+            assert shape_of(v.params).n == 2
             assert {k: v.params[k] for k in two_d} == two_d
     for seed in range(5):
         v = make_variant(TEMPLATE, seed, {"obs": [0.4]})

@@ -42,3 +42,48 @@ def test_fixed_ask() -> None:
     assert fixed_ask({"ask": "h_1"}) == ["h_1"]
     assert fixed_ask({"ask": ["h_1", "y_2"]}) == ["h_1", "y_2"]
     assert fixed_ask({"ask": ("h_1",)}) == ["h_1"]
+
+
+def _defined(kind: type[ast.AST]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, kind):
+                out.setdefault(node.name, []).append(str(p.relative_to(ROOT)))  # type: ignore[attr-defined]
+    return out
+
+
+def test_one_line_class_and_one_slot_filler() -> None:
+    classes = _defined(ast.ClassDef)
+    assert classes["Line"] == ["generators/core/worked.py"]
+    fillers = [
+        str(p.relative_to(ROOT))
+        for p, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(f, ast.FunctionDef) and f.name == "fill" for f in node.body)
+    ]
+    assert fillers == ["generators/core/symbolic.py"], fillers
+
+
+def test_unevaluated_sums_and_products_and_closures_live_in_core() -> None:
+    # Every family builds its unevaluated sums and products with symbolic.plus/times, and closes
+    # dependencies with worked.closure.
+    functions = _defined(ast.FunctionDef)
+    assert not {n: functions[n] for n in ("_sum", "_prod", "_add", "_mul") if n in functions}
+    assert functions["plus"] == functions["times"] == ["generators/core/symbolic.py"]
+    text = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in GENERATORS}
+    closing = [f for f, s in text.items() if "d |= deps.get(" in s or "d |= closed.get(" in s]
+    assert closing == ["generators/core/worked.py"], closing
+
+
+def test_kalman_is_split_by_concern() -> None:
+    # params, the LaTeX printer, the model and the rendering each in a module of their own
+    families = "generators/families/"
+    functions = _defined(ast.FunctionDef)
+    classes = _defined(ast.ClassDef)
+    assert families + "kalman_params.py" in functions["validate"]
+    assert classes["SlotPrinter"] == [families + "kalman_latex.py"]
+    assert classes["Builder"] == [families + "kalman.py"]
+    assert families + "kalman_render.py" in functions["solution"]
+    assert families + "kalman.py" not in functions["solution"] + functions["validate"]
