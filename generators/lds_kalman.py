@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from generators.core.carry import Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import catalogue
 from generators.core.params import check_ask, fixed_ask
 from generators.core.template import Template
 from generators.families import kalman, kalman_latex, kalman_numeric, kalman_params, kalman_render
@@ -42,10 +43,7 @@ class LdsKalman(Template):
     id = "lds-kalman"
     version = 2
     title = "Kalman filtering of a linear dynamical system"
-    misconception_codes = {
-        kalman.FORGOT_PROCESS_NOISE: "Q left out of the predicted variance: A V A^T instead of A V A^T + Q",
-        kalman.SKIPPED_PREDICT: "the update applied to the previous posterior, without the predict step",
-    }
+    misconception_codes = catalogue(kalman.MISCONCEPTIONS.values())
     family: ClassVar[str] = "lds"
 
     # -- parameters -----------------------------------------------------------------------------
@@ -169,7 +167,7 @@ class LdsKalman(Template):
                     for mc in found
                 ):
                     continue
-                found.append(Misconception(code, w, kalman.MISCONCEPTIONS[code]))
+                found.append(kalman.MISCONCEPTIONS[code].at(w))
             if isinstance(value, float):
                 out[pid] = NumericAnswer(value, tol, misconceptions=tuple(found))
             else:

@@ -14,6 +14,7 @@ from generators.core import worked
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text
+from generators.core.mistakes import Mistake, catalogue
 from generators.core.params import check_ask, check_keys, check_number, check_number_list
 from generators.core.symbolic import fmt, fmt_param, index_list
 from generators.families import lstm, lstm_numeric
@@ -34,8 +35,9 @@ GATE_ROWS = (
     ("read", r"read gate $\mathrm{read}_t$"),
 )
 
-FORGOT_KEEP = lstm.Perturbation(
+FORGOT_KEEP = Mistake(
     lstm.FORGOT_KEEP,
+    "the keep gate left out: c_t = c_{t-1} + write_t x_t, so dc_{T-1}/dc_t taken as 1",
     {
         "cell": "This is the cell value with the keep gate left out (c_t = c_{t-1} + write_t x_t): "
         "the keep gate scales the old cell value before the new input is added, "
@@ -79,9 +81,7 @@ class LstmCell(lstm.LstmTemplate):
     # sampled variants); four decimals keep every part.
     carry = Carry(4)
     title = "A memory cell with keep, write and read gates"
-    misconception_codes = {
-        lstm.FORGOT_KEEP: "the keep gate left out: c_t = c_{t-1} + write_t x_t, so dc_{T-1}/dc_t taken as 1",
-    }
+    misconception_codes = catalogue((FORGOT_KEEP,))
     perturbations = (FORGOT_KEEP,)
 
     # -- params ---------------------------------------------------------------------------

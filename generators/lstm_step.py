@@ -9,6 +9,7 @@ from typing import Any
 from generators.core import worked
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import Mistake, catalogue
 from generators.core.params import check_ask, check_keys, check_number, check_number_list
 from generators.core.symbolic import fmt_param
 from generators.families import lstm, lstm_numeric
@@ -22,16 +23,18 @@ SATURATION = {"logistic": 4.0, "tanh": 2.5}
 QUANTITIES = ("i", "f", "g", "o", "c", "h")
 ID = re.compile(r"[ifgoch]_(?P<t>\d+)")
 
-FORGOT_KEEP = lstm.Perturbation(
+FORGOT_KEEP = Mistake(
     lstm.FORGOT_KEEP,
+    "the forget gate left out: c_t = c_{t-1} + i_t g_t",
     {
         q: "This is what the cell gives without the forget gate (c_t = c_{t-1} + i_t g_t): "
         "f_t scales the old cell value, c_t = f_t c_{t-1} + i_t g_t."
         for q in QUANTITIES
     },
 )
-NO_OUTPUT_TANH = lstm.Perturbation(
+NO_OUTPUT_TANH = Mistake(
     lstm.NO_OUTPUT_TANH,
+    "the output taken as h_t = o_t c_t, without tanh of the cell",
     {
         q: "This is what you get with h_t = o_t c_t: the cell value goes through tanh before the "
         "output gate, h_t = o_t tanh(c_t)."
@@ -47,10 +50,7 @@ class LstmStep(lstm.LstmTemplate):
     # sampled variants); four decimals keep every part.
     carry = Carry(4)
     title = "Forward pass of an LSTM cell"
-    misconception_codes = {
-        lstm.FORGOT_KEEP: "the forget gate left out: c_t = c_{t-1} + i_t g_t",
-        lstm.NO_OUTPUT_TANH: "the output taken as h_t = o_t c_t, without tanh of the cell",
-    }
+    misconception_codes = catalogue((FORGOT_KEEP, NO_OUTPUT_TANH))
     perturbations = (FORGOT_KEEP, NO_OUTPUT_TANH)
 
     # -- params ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 
 import sympy as sp
 
+from generators.core.mistakes import Mistake, by_code
 from generators.core.symbolic import (
     compile_straight_line,
     plus,
@@ -33,17 +34,31 @@ FORGOT_PROCESS_NOISE = "forgot-process-noise"
 # The misconceptions, each a perturbation of the predict step. Where two give the same value
 # (A = I makes skipping the predict step look like forgetting Q) the narrower one, first here,
 # is named.
-MISCONCEPTIONS: dict[str, str] = {
-    FORGOT_PROCESS_NOISE: (
-        "It looks as if the process noise was left out: the predicted variance is "
-        "V_{t|t-1} = A V_{t-1|t-1} A^T + Q, not A V_{t-1|t-1} A^T."
-    ),
-    SKIPPED_PREDICT: (
-        "It looks as if the update was applied to the previous posterior without the predict "
-        "step: before using y_t, push the estimate through the dynamics, "
-        "mu_{t|t-1} = A mu_{t-1|t-1} (+ B u_t) and V_{t|t-1} = A V_{t-1|t-1} A^T + Q."
-    ),
-}
+MISCONCEPTIONS = by_code(
+    (
+        Mistake(
+            FORGOT_PROCESS_NOISE,
+            "Q left out of the predicted variance: A V A^T instead of A V A^T + Q",
+            {
+                "": (
+                    "It looks as if the process noise was left out: the predicted variance is "
+                    "V_{t|t-1} = A V_{t-1|t-1} A^T + Q, not A V_{t-1|t-1} A^T."
+                )
+            },
+        ),
+        Mistake(
+            SKIPPED_PREDICT,
+            "the update applied to the previous posterior, without the predict step",
+            {
+                "": (
+                    "It looks as if the update was applied to the previous posterior without the predict "
+                    "step: before using y_t, push the estimate through the dynamics, "
+                    "mu_{t|t-1} = A mu_{t-1|t-1} (+ B u_t) and V_{t|t-1} = A V_{t-1|t-1} A^T + Q."
+                )
+            },
+        ),
+    )
+)
 QUANTITIES = ("pred_mean", "pred_var", "gain", "mean", "var")
 
 

@@ -16,6 +16,7 @@ import sympy as sp
 
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.mistakes import Mistake
 from generators.core.params import MAX_T, as_number, check_number_list, fixed_ask
 from generators.core.symbolic import (
     Graph,
@@ -30,7 +31,6 @@ from generators.core.symbolic import (
 from generators.core.template import Template
 from generators.core.worked import Line, adjoint_lines, dependencies, tex
 from grader import AnswerSpec, NumericAnswer, Tolerance
-from grader.answers import Misconception
 
 
 class Tanh(sp.Function):
@@ -323,18 +323,6 @@ def check_ask_form(value: Any, pattern: re.Pattern[str]) -> list[str]:
     return list(value)
 
 
-# -- misconceptions ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Perturbation:
-    """A known mistake, as the model a student who makes it computes: `messages` says what went
-    wrong for each kind of part (keyed by the answer id's prefix)."""
-
-    code: str
-    messages: Mapping[str, str]
-
-
 # -- rendering and the family's template base -------------------------------------------------
 
 
@@ -349,7 +337,7 @@ class LstmTemplate(Template):
     """What the two lstm templates share: ask picking, misconceptions, numeric part kinds."""
 
     family: ClassVar[str] = "lstm"
-    perturbations: ClassVar[tuple[Perturbation, ...]] = ()
+    perturbations: ClassVar[tuple[Mistake, ...]] = ()  # known mistakes, as models
 
     @property
     def part_kinds(self) -> tuple[str, ...]:
@@ -386,7 +374,7 @@ class LstmTemplate(Template):
         for pid in asked:
             kind = pid.rpartition("_")[0]
             found = tuple(
-                Misconception(p.code, wrong[p.code][pid], p.messages[kind])
+                p.at(wrong[p.code][pid], kind)
                 for p in self.perturbations
                 if kind in p.messages and wrong[p.code][pid] != answers[pid]
             )

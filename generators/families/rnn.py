@@ -15,6 +15,7 @@ import sympy as sp
 from generators.core import worked
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text, student_name
+from generators.core.mistakes import Mistake, by_code, catalogue
 from generators.core.params import (
     MAX_T,
     check_ask,
@@ -85,7 +86,7 @@ PUBLISHED_BPTT: dict[str, Any] = {
 # perturbation evaluates the same model with a term switched off; `off-by-one-time` reads the
 # neighbouring step's value. The grader drops any whose value a variant's tolerance cannot tell
 # from the right answer.
-MISCONCEPTIONS: dict[str, str] = {
+_MESSAGES: dict[str, str] = {
     "missing-future-terms": "You kept only the local term: the derivative with respect to a hidden "
     "value must also include the path through the next step, w_hh times dE/dz at t+1.",
     "missing-activation-derivative": "You left out the activation's derivative: dE/dz_t = "
@@ -97,6 +98,9 @@ MISCONCEPTIONS: dict[str, str] = {
     "missing-bias": "You left out the bias.",
     "off-by-one-time": "That is the value at a neighbouring time step: check the index t.",
 }
+# The description is the feedback itself: each says in one sentence what went wrong.
+MISTAKES = by_code(Mistake(code, text, {"": text}) for code, text in _MESSAGES.items())
+MISCONCEPTIONS = catalogue(MISTAKES.values())
 BACKWARD_PERTURBATIONS = (
     "missing-future-terms",
     "missing-activation-derivative",
@@ -517,18 +521,12 @@ class RnnTemplate(Template):
                 continue
             backward = name.startswith(("dEd", "gain_"))
             codes = BACKWARD_PERTURBATIONS if backward else tuple(PARAM_PERTURBATIONS)
-            found = [
-                Misconception(code, v, MISCONCEPTIONS[code])
-                for code in codes
-                if (v := value(code, name)) is not None
-            ]
+            found = [MISTAKES[code].at(v) for code in codes if (v := value(code, name)) is not None]
             head, _, t = name.rpartition("_")
             if t.isdigit():
                 for nt in (int(t) - 1, int(t) + 1):
                     v = exact.get(f"{head}_{nt}")
                     if v is not None:
-                        found.append(
-                            Misconception("off-by-one-time", v, MISCONCEPTIONS["off-by-one-time"])
-                        )
+                        found.append(MISTAKES["off-by-one-time"].at(v))
             out[part] = tuple(found)
         return out
