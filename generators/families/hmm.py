@@ -12,6 +12,7 @@ import sympy as sp
 
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.mistakes import Mistake, by_code
 from generators.core.params import MAX_T, as_number, check_ask, check_keys, fixed_ask
 from generators.core.symbolic import (
     Graph,
@@ -40,6 +41,72 @@ MAX_INSTEAD_OF_SUM = "max-instead-of-sum"
 UNNORMALIZED_FILTER = "unnormalized-filter"
 TRANSPOSED_TRANSITION = "transposed-transition"
 ONE_BASED_STATES = "one-based-states"
+
+
+# -- misconceptions ----------------------------------------------------------------------------
+
+MISTAKES = by_code(
+    (
+        Mistake(
+            MAX_INSTEAD_OF_SUM,
+            "max over previous states where the forward algorithm sums (Viterbi's step)",
+            {
+                "": (
+                    "The forward algorithm sums over the previous states, alpha_t(i) = B[i][o_t] * "
+                    "sum_j alpha_{t-1}(j) A[j][i]; taking the max instead (as Viterbi does) keeps only the best "
+                    "path into each state, not the probability of all of them."
+                )
+            },
+        ),
+        Mistake(
+            UNNORMALIZED_FILTER,
+            "the joint probability alpha given where the normalized filter or prediction is asked",
+            {
+                "filter": (
+                    "This is alpha_t, the joint probability P(o_0..o_t, s_t = i). The filtered distribution "
+                    "divides it by its sum P(o_0..o_t), so that it sums to 1."
+                ),
+                "predict": (
+                    "This is the joint probability P(o_0..o_{T-1}, s_T = i). Divide by the likelihood "
+                    "P(o_0..o_{T-1}) (or start from the filtered distribution) to condition on the "
+                    "observations; the result sums to 1."
+                ),
+                "next_obs": (
+                    "This is the joint probability P(o_0..o_{T-1}, o_T = k). Divide by the likelihood "
+                    "P(o_0..o_{T-1}) to condition on the observations; the result sums to 1."
+                ),
+            },
+        ),
+        Mistake(
+            TRANSPOSED_TRANSITION,
+            "A read as A transposed (rows taken as the next state)",
+            {
+                "forward": (
+                    "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
+                    "(rows are the current state), so the step into state i sums down column i: "
+                    "sum_j alpha_{t-1}(j) A[j][i]."
+                ),
+                "viterbi": (
+                    "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
+                    "(rows are the current state), so the step into state i takes the max down column i: "
+                    "max_j delta_{t-1}(j) A[j][i]."
+                ),
+            },
+        ),
+        # Said as a fact about the response: with no state N in it, the shifted path is also a
+        # path that a student may have chosen for other reasons.
+        Mistake(
+            ONE_BASED_STATES,
+            "the right path with the states numbered from 1 instead of 0",
+            {
+                "": (
+                    "Each state in this path is one more than in the most likely path. The states are "
+                    "numbered from 0, not from 1: state 0 is the first row of A and of B."
+                )
+            },
+        ),
+    )
+)
 
 
 class OrderedMax(sp.Function):
@@ -603,6 +670,25 @@ def vector_answer(
         seen.append(v)
         kept.append(Misconception(code, tuple(v), message))
     return VectorAnswer(tuple(value), tol, (), tuple(kept))
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table set off by blank lines (the alpha and delta tables of a solution)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def init_heading(var: str, o0: int) -> str:
+    """The heading of step 0 of the forward (`alpha`) or Viterbi (`delta`) recursion."""
+    return (
+        f"**Initialization**, $t = 0$ ($o_0 = {o0}$): " + rf"$\{var}_0(i) = \pi_i \, B_{{i,o_0}}$."
+    )
+
+
+def step_heading(t: int, o_t: int, recursion: str) -> str:
+    """The heading of step t >= 1: the observation, then the step's general recursion."""
+    return f"**Step $t = {t}$** ($o_{{{t}}} = {o_t}$): {recursion}"
 
 
 # -- the family's template base ---------------------------------------------------------------------
