@@ -15,7 +15,7 @@ import sympy as sp
 from generators.core import worked
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text, student_name
-from generators.core.mistakes import Mistake, by_code, catalogue
+from generators.core.mistakes import Mistake, by_code
 from generators.core.params import (
     MAX_T,
     check_ask,
@@ -98,9 +98,18 @@ _MESSAGES: dict[str, str] = {
     "missing-bias": "You left out the bias.",
     "off-by-one-time": "That is the value at a neighbouring time step: check the index t.",
 }
-# The description is the feedback itself: each says in one sentence what went wrong.
-MISTAKES = by_code(Mistake(code, text, {"": text}) for code, text in _MESSAGES.items())
-MISCONCEPTIONS = catalogue(MISTAKES.values())
+_DESCRIPTIONS: dict[str, str] = {
+    "missing-future-terms": "dE/dh_t without the path through the next step (w_hh dE/dz_{t+1})",
+    "missing-activation-derivative": "dE/dz_t = dE/dh_t, the f'(z_t) factor left out",
+    "wrong-activation-derivative": "f' written in terms of z_t instead of the unit's output h_t",
+    "sign-error": "dE/dy_t = t_t − y_t instead of y_t − t_t",
+    "no-recurrence": "the recurrent term w_hh h_{t−1} left out",
+    "missing-bias": "the biases left out",
+    "off-by-one-time": "the value of a neighbouring time step",
+}
+MISTAKES = by_code(
+    Mistake(code, _DESCRIPTIONS[code], {"": text}) for code, text in _MESSAGES.items()
+)
 BACKWARD_PERTURBATIONS = (
     "missing-future-terms",
     "missing-activation-derivative",

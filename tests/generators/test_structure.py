@@ -87,3 +87,17 @@ def test_kalman_is_split_by_concern() -> None:
     assert classes["Builder"] == [families + "kalman.py"]
     assert families + "kalman_render.py" in functions["solution"]
     assert families + "kalman.py" not in functions["solution"] + functions["validate"]
+
+
+def test_readme_misconception_table_is_generated_from_the_registry() -> None:
+    # A new template's codes reach the README by `python scripts/readme_tables.py`, not by hand.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_tables", ROOT / "scripts/readme_tables.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert module.rewritten(text) == text, "README.md is stale: run python scripts/readme_tables.py"
