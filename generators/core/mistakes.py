@@ -28,9 +28,11 @@ class Mistake:
     def has_message(self, kind: str) -> bool:
         return kind in self.messages or "" in self.messages
 
-    def at(self, value: Any, kind: str = "") -> Misconception:
-        """This mistake as the grader sees it: the wrong value it gives and its feedback."""
-        return Misconception(self.code, value, self.message(kind))
+    def at(self, value: Any, kind: str = "", **fill: Any) -> Misconception:
+        """This mistake as the grader sees it: the wrong value it gives and its feedback (with
+        the variant's numbers put in by `str.format` when `fill` names them)."""
+        text = self.message(kind)
+        return Misconception(self.code, value, text.format(**fill) if fill else text)
 
 
 def catalogue(mistakes: Iterable[Mistake]) -> dict[str, str]:
