@@ -101,3 +101,12 @@ def test_readme_misconception_table_is_generated_from_the_registry() -> None:
     spec.loader.exec_module(module)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert module.rewritten(text) == text, "README.md is stale: run python scripts/readme_tables.py"
+
+
+def test_one_plain_printer_of_reference_answers() -> None:
+    # The Markdown answer key prints values with exports.common.plain, not a copy of it.
+    import seqquiz.formats
+
+    source = (ROOT / "seqquiz/formats.py").read_text(encoding="utf-8")
+    assert not hasattr(seqquiz.formats, "_plain")
+    assert "from seqquiz.exports.common import plain" in source
