@@ -25,9 +25,6 @@ class Mistake:
             return self.messages[kind]
         return self.messages[""]
 
-    def has_message(self, kind: str) -> bool:
-        return kind in self.messages or "" in self.messages
-
     def at(self, value: Any, kind: str = "", **fill: Any) -> Misconception:
         """This mistake as the grader sees it: the wrong value it gives and its feedback (with
         the variant's numbers put in by `str.format` when `fill` names them)."""
@@ -54,8 +51,3 @@ def by_code(mistakes: Iterable[Mistake]) -> dict[str, Mistake]:
             raise ValueError(f"misconception {m.code!r} declared twice")
         out[m.code] = m
     return out
-
-
-def message_table(mistakes: Mapping[str, Mistake]) -> Mapping[str, str]:
-    """code -> the general feedback, for code that looks messages up by code."""
-    return {code: m.message() for code, m in mistakes.items()}
