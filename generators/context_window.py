@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import check_ask, check_keys
 from generators.core.symbolic import Substitution
 from generators.core.template import Template
 from generators.families import concepts, concepts_numeric
@@ -165,7 +165,7 @@ class ContextWindow(Template):
     family: ClassVar[str] = "concepts"
 
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, ("context_ms", "delay_ms", "setups", "ask"))
+        check_keys(params, ("context_ms", "delay_ms", "setups", "ask"))
         out: dict[str, Any] = {}
         for name, lo in (("context_ms", 1.0), ("delay_ms", 0.0)):
             if name in params or not partial:
@@ -175,7 +175,7 @@ class ContextWindow(Template):
         if "setups" in params or not partial:
             out["setups"] = _setups(params.get("setups"))
         if "ask" in params:
-            out["ask"] = P.ask(params, ["setups"])
+            out["ask"] = check_ask(params, ["setups"])
         elif not partial:
             out["ask"] = None
         return out

@@ -7,10 +7,10 @@ from typing import Any
 
 from generators.core.carry import Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import catalogue
 from generators.core.symbolic import fmt
 from generators.families import hmm, hmm_numeric
 from grader import AnswerSpec, NumericAnswer, Tolerance
-from grader.answers import Misconception
 
 # alpha_t(i) and the likelihood are products of 2T probabilities, often 1e-3 or smaller, where a
 # fixed number of decimals would accept nearly anything: they are graded to 3 significant
@@ -20,40 +20,16 @@ from grader.answers import Misconception
 JOINT_TOLERANCE = Tolerance.sigfigs(3)
 DIST_TOLERANCE = Tolerance.decimals(3)
 
-MAX_MESSAGE = (
-    "The forward algorithm sums over the previous states, alpha_t(i) = B[i][o_t] * "
-    "sum_j alpha_{t-1}(j) A[j][i]; taking the max instead (as Viterbi does) keeps only the best "
-    "path into each state, not the probability of all of them."
-)
-UNNORMALIZED_MESSAGES = {
-    "filter": (
-        "This is alpha_t, the joint probability P(o_0..o_t, s_t = i). The filtered distribution "
-        "divides it by its sum P(o_0..o_t), so that it sums to 1."
-    ),
-    "predict": (
-        "This is the joint probability P(o_0..o_{T-1}, s_T = i). Divide by the likelihood "
-        "P(o_0..o_{T-1}) (or start from the filtered distribution) to condition on the "
-        "observations; the result sums to 1."
-    ),
-    "next_obs": (
-        "This is the joint probability P(o_0..o_{T-1}, o_T = k). Divide by the likelihood "
-        "P(o_0..o_{T-1}) to condition on the observations; the result sums to 1."
-    ),
-}
-TRANSPOSED_MESSAGE = (
-    "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
-    "(rows are the current state), so the step into state i sums down column i: "
-    "sum_j alpha_{t-1}(j) A[j][i]."
-)
+
+MAX = hmm.MISTAKES[hmm.MAX_INSTEAD_OF_SUM]
+UNNORMALIZED = hmm.MISTAKES[hmm.UNNORMALIZED_FILTER]
+TRANSPOSED = hmm.MISTAKES[hmm.TRANSPOSED_TRANSITION]
 
 
 def _headings(obs: list[int], T: int) -> dict[tuple[str, int], str]:
     """Section headings of the worked solution: the general recursion of each step."""
     out = {
-        ("alpha", 0): (
-            f"**Initialization**, $t = 0$ ($o_0 = {obs[0]}$): "
-            r"$\alpha_0(i) = \pi_i \, B_{i,o_0}$."
-        ),
+        ("alpha", 0): hmm.init_heading("alpha", obs[0]),
         ("likelihood", T - 1): (
             rf"**Likelihood**: the sum of the last alphas, $P({hmm.span(T - 1)}) = "
             rf"\sum_i \alpha_{{{T - 1}}}(i)$."
@@ -70,9 +46,10 @@ def _headings(obs: list[int], T: int) -> dict[tuple[str, int], str]:
         ),
     }
     for t in range(1, T):
-        out[("alpha", t)] = (
-            f"**Step $t = {t}$** ($o_{{{t}}} = {obs[t]}$): "
-            rf"$\alpha_{{{t}}}(i) = B_{{i,o_{{{t}}}}} \sum_j \alpha_{{{t - 1}}}(j) \, A_{{j,i}}$."
+        out[("alpha", t)] = hmm.step_heading(
+            t,
+            obs[t],
+            rf"$\alpha_{{{t}}}(i) = B_{{i,o_{{{t}}}}} \sum_j \alpha_{{{t - 1}}}(j) \, A_{{j,i}}$.",
         )
     for t in range(T):
         norm = "the likelihood" if t == T - 1 else rf"$P({hmm.span(t)}) = \sum_i \alpha_{{{t}}}(i)$"
@@ -99,11 +76,7 @@ class HmmForward(hmm.HmmTemplate):
     id = "hmm-forward"
     version = 2
     title = "Forward algorithm of a hidden Markov model"
-    misconception_codes = {
-        hmm.MAX_INSTEAD_OF_SUM: "max over previous states where the forward algorithm sums (Viterbi's step)",
-        hmm.UNNORMALIZED_FILTER: "the joint probability alpha given where the normalized filter or prediction is asked",
-        hmm.TRANSPOSED_TRANSITION: "A read as A transposed (rows taken as the next state)",
-    }
+    misconception_codes = catalogue((MAX, UNNORMALIZED, TRANSPOSED))
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         T = len(params["obs"])
@@ -144,26 +117,20 @@ class HmmForward(hmm.HmmTemplate):
                     answers[p],
                     JOINT_TOLERANCE,
                     misconceptions=(
-                        Misconception(hmm.MAX_INSTEAD_OF_SUM, as_max[p], MAX_MESSAGE),
-                        Misconception(
-                            hmm.MAX_INSTEAD_OF_SUM, max_values["likelihood_max"], MAX_MESSAGE
-                        ),
-                        Misconception(hmm.TRANSPOSED_TRANSITION, as_tr[p], TRANSPOSED_MESSAGE),
+                        MAX.at(as_max[p]),
+                        MAX.at(max_values["likelihood_max"]),
+                        TRANSPOSED.at(as_tr[p], "forward"),
                     ),
                 )
                 continue
             kind = p.partition("_")[0] if p.startswith(("alpha_", "filter_")) else p
-            wrong = [(hmm.MAX_INSTEAD_OF_SUM, as_max[p], MAX_MESSAGE)]
+            wrong = [(MAX.code, as_max[p], MAX.message())]
             if kind == "filter":
                 t = p.partition("_")[2]
-                wrong.append(
-                    (hmm.UNNORMALIZED_FILTER, answers[f"alpha_{t}"], UNNORMALIZED_MESSAGES[kind])
-                )
-            elif kind in UNNORMALIZED_MESSAGES:
-                wrong.append(
-                    (hmm.UNNORMALIZED_FILTER, unnormalized[kind], UNNORMALIZED_MESSAGES[kind])
-                )
-            wrong.append((hmm.TRANSPOSED_TRANSITION, as_tr[p], TRANSPOSED_MESSAGE))
+                wrong.append((UNNORMALIZED.code, answers[f"alpha_{t}"], UNNORMALIZED.message(kind)))
+            elif kind in UNNORMALIZED.messages:
+                wrong.append((UNNORMALIZED.code, unnormalized[kind], UNNORMALIZED.message(kind)))
+            wrong.append((TRANSPOSED.code, as_tr[p], TRANSPOSED.message("forward")))
             tol = JOINT_TOLERANCE if kind == "alpha" else DIST_TOLERANCE
             out[p] = hmm.vector_answer(answers[p], tol, wrong)
         return out
@@ -251,15 +218,13 @@ class HmmForward(hmm.HmmTemplate):
 
 
 def _alpha_table(values: Mapping[str, float], obs: list[int], N: int, t_max: int) -> str:
-    head = "| $t$ | $o_t$ | " + " | ".join(rf"$\alpha_t({i})$" for i in range(N)) + " |"
-    rule = "|---|---|" + "---|" * N
-    rows = [
-        f"| {t} | {obs[t]} | "
-        + " | ".join(f"${fmt(values[f'alpha_{t}_{i}'])}$" for i in range(N))
-        + " |"
-        for t in range(t_max + 1)
-    ]
-    return "\n" + "\n".join([head, rule, *rows]) + "\n"
+    return hmm.markdown_table(
+        ["$t$", "$o_t$", *(rf"$\alpha_t({i})$" for i in range(N))],
+        (
+            [t, obs[t], *(f"${fmt(values[f'alpha_{t}_{i}'])}$" for i in range(N))]
+            for t in range(t_max + 1)
+        ),
+    )
 
 
 def _answer_label(part: str, T: int) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 from generators.core.carry import Rounding
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.mistakes import catalogue
+from generators.core.params import fixed_ask
 from generators.core.symbolic import fmt, fmt_row
 from generators.families import hmm, hmm_numeric
 from grader import AnswerSpec, IntSequenceAnswer, NumericAnswer, Tolerance
@@ -19,35 +21,25 @@ PATH_PROB_TOLERANCE = Tolerance.sigfigs(3)
 # make a different path look best and the answer is visibly unique.
 MARGIN = 1.1
 
-# Said as a fact about the response: with no state N in it, the shifted path is also a path
-# that a student may have chosen for other reasons.
-ONE_BASED_MESSAGE = (
-    "Each state in this path is one more than in the most likely path. The states are "
-    "numbered from 0, not from 1: state 0 is the first row of A and of B."
-)
-TRANSPOSED_MESSAGE = (
-    "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
-    "(rows are the current state), so the step into state i takes the max down column i: "
-    "max_j delta_{t-1}(j) A[j][i]."
-)
+
+TRANSPOSED = hmm.MISTAKES[hmm.TRANSPOSED_TRANSITION]
+ONE_BASED = hmm.MISTAKES[hmm.ONE_BASED_STATES]
 
 
 def _headings(obs: list[int], T: int) -> dict[tuple[str, int], str]:
     out = {
-        ("delta", 0): (
-            f"**Initialization**, $t = 0$ ($o_0 = {obs[0]}$): "
-            r"$\delta_0(i) = \pi_i \, B_{i,o_0}$."
-        ),
+        ("delta", 0): hmm.init_heading("delta", obs[0]),
         ("path_prob", T - 1): (
             rf"**Termination**: $P(s^{{*}}, o) = \max_i \delta_{{{T - 1}}}(i)$ and "
             rf"$s^{{*}}_{{{T - 1}}} = \arg\max_i \delta_{{{T - 1}}}(i)$."
         ),
     }
     for t in range(1, T):
-        out[("delta", t)] = (
-            f"**Step $t = {t}$** ($o_{{{t}}} = {obs[t]}$): "
+        out[("delta", t)] = hmm.step_heading(
+            t,
+            obs[t],
             rf"$\delta_{{{t}}}(i) = B_{{i,o_{{{t}}}}} \max_j \delta_{{{t - 1}}}(j) \, A_{{j,i}}$, "
-            rf"with the backpointer $\psi_{{{t}}}(i)$ the maximizing $j$."
+            rf"with the backpointer $\psi_{{{t}}}(i)$ the maximizing $j$.",
         )
     return out
 
@@ -56,10 +48,7 @@ class HmmViterbi(hmm.HmmTemplate):
     id = "hmm-viterbi"
     version = 2
     title = "Viterbi decoding of a hidden Markov model"
-    misconception_codes = {
-        hmm.TRANSPOSED_TRANSITION: "A read as A transposed (rows taken as the next state)",
-        hmm.ONE_BASED_STATES: "the right path with the states numbered from 1 instead of 0",
-    }
+    misconception_codes = catalogue((TRANSPOSED, ONE_BASED))
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         return ["path", "path_prob"]
@@ -103,10 +92,8 @@ class HmmViterbi(hmm.HmmTemplate):
             if p == "path":
                 right = tuple(answers["path"])
                 candidates = (
-                    Misconception(
-                        hmm.ONE_BASED_STATES, tuple(s + 1 for s in right), ONE_BASED_MESSAGE
-                    ),
-                    Misconception(hmm.TRANSPOSED_TRANSITION, tuple(tr_path), TRANSPOSED_MESSAGE),
+                    ONE_BASED.at(tuple(s + 1 for s in right)),
+                    TRANSPOSED.at(tuple(tr_path), "viterbi"),
                 )
                 wrong: list[Misconception] = []
                 for m in candidates:
@@ -118,9 +105,7 @@ class HmmViterbi(hmm.HmmTemplate):
                 out[p] = NumericAnswer(
                     answers[p],
                     PATH_PROB_TOLERANCE,
-                    misconceptions=(
-                        Misconception(hmm.TRANSPOSED_TRANSITION, tr_prob, TRANSPOSED_MESSAGE),
-                    ),
+                    misconceptions=(TRANSPOSED.at(tr_prob, "viterbi"),),
                 )
         return out
 
@@ -136,7 +121,7 @@ class HmmViterbi(hmm.HmmTemplate):
                 return None
         # The path is the point of the question; its probability is asked most of the time.
         if "ask" in fixed:
-            ask = fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            ask = fixed_ask(fixed)
         else:
             ask = ["path"] if draw.chance(0.3) else ["path", "path_prob"]
         return {**p, "ask": ask}
@@ -209,15 +194,13 @@ class HmmViterbi(hmm.HmmTemplate):
 def _delta_table(
     values: Mapping[str, float], psi: list[list[int]], obs: list[int], N: int, T: int
 ) -> str:
-    cols = " | ".join(rf"$\delta_t({i})$ | $\psi_t({i})$" for i in range(N))
-    head = f"| $t$ | $o_t$ | {cols} |"
-    rule = "|---|---|" + "---|---|" * N
     rows = []
     for t in range(T):
         deltas = fmt_row([values[f"delta_{t}_{i}"] for i in range(N)])
-        cells = " | ".join(f"${deltas[i]}$ | {psi[t][i] if t else '—'}" for i in range(N))
-        rows.append(f"| {t} | {obs[t]} | {cells} |")
-    return "\n" + "\n".join([head, rule, *rows]) + "\n"
+        cells = [c for i in range(N) for c in (f"${deltas[i]}$", psi[t][i] if t else "—")]
+        rows.append([t, obs[t], *cells])
+    header = [c for i in range(N) for c in (rf"$\delta_t({i})$", rf"$\psi_t({i})$")]
+    return hmm.markdown_table(["$t$", "$o_t$", *header], rows)
 
 
 TEMPLATE = HmmViterbi()

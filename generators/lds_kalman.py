@@ -6,12 +6,12 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from generators.core import params as P
 from generators.core.carry import Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import catalogue
+from generators.core.params import check_ask, fixed_ask
 from generators.core.template import Template
-from generators.families import kalman as K
-from generators.families import kalman_numeric
+from generators.families import kalman, kalman_latex, kalman_numeric, kalman_params, kalman_render
 from grader import AnswerSpec, NumericAnswer, Tolerance, VectorAnswer
 from grader.answers import Misconception
 
@@ -43,24 +43,21 @@ class LdsKalman(Template):
     id = "lds-kalman"
     version = 2
     title = "Kalman filtering of a linear dynamical system"
-    misconception_codes = {
-        K.FORGOT_PROCESS_NOISE: "Q left out of the predicted variance: A V A^T instead of A V A^T + Q",
-        K.SKIPPED_PREDICT: "the update applied to the previous posterior, without the predict step",
-    }
+    misconception_codes = catalogue(kalman.MISCONCEPTIONS.values())
     family: ClassVar[str] = "lds"
 
     # -- parameters -----------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        out = K.validate(params, partial)
+        out = kalman_params.validate(params, partial)
         if not partial:
-            out["ask"] = P.ask(out, self.answer_ids(out))
+            out["ask"] = check_ask(out, self.answer_ids(out))
         return out
 
-    def model(self, params: Mapping[str, Any]) -> K.Model:
-        return K.model(K.shape_of(params))
+    def model(self, params: Mapping[str, Any]) -> kalman.Model:
+        return kalman.model(kalman_params.shape_of(params))
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
-        dims = K.infer_dims(fixed)
+        dims = kalman_params.infer_dims(fixed)
         if "n" in dims:
             n = dims["n"][0]
         elif dims.get("m", (1,))[0] == 2 or dims.get("k", (1,))[0] == 2:
@@ -91,22 +88,22 @@ class LdsKalman(Template):
         if k:
             p["B"] = pick("B", lambda: _draw_B(draw, n, k))
             p["u"] = pick("u", lambda: [_draw_input(draw, k) for _ in range(T - 1)])
-        for name in K.COVARIANCES:
+        for name in kalman_params.COVARIANCES:
             if name not in fixed and not _well_conditioned(p[name]):
                 return None
         p["obs"] = pick("obs", lambda: _simulate(draw, p, n, m, T))
-        shape = K.Shape(n, m, k, T)
-        model = K.model(shape)
+        shape = kalman_params.Shape(n, m, k, T)
+        model = kalman.model(shape)
         answers = model.solve(p)
-        free = not any(name in fixed for name in K.MODEL_FIELDS)
+        free = not any(name in fixed for name in kalman_params.MODEL_FIELDS)
         if free and not _good_filter(answers, n, T):
             return None
         if "obs" not in fixed and not all(
-            abs(x) <= MAX_ENTRY for a in answers.values() for x in K.flat_entries(a)
+            abs(x) <= MAX_ENTRY for a in answers.values() for x in kalman_params.flat_entries(a)
         ):
             return None
         if "ask" in fixed:
-            ask = fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            ask = fixed_ask(fixed)
         else:
             ask = self._pick_ask(draw, p, answers, T)
             if ask is None:
@@ -124,7 +121,7 @@ class LdsKalman(Template):
             pid
             for pid in order
             if not (pid.startswith("pred_") and pid.endswith("_0"))
-            and max(abs(x) for x in K.flat_entries(answers[pid]))
+            and max(abs(x) for x in kalman_params.flat_entries(answers[pid]))
             >= 10 * tolerance(pid).half_width(0.0)
         ]
         # (T = 1 comes only from fixed one-step observations.)
@@ -139,7 +136,7 @@ class LdsKalman(Template):
 
     # -- answers --------------------------------------------------------------------------------
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
-        return [f"{q}_{t}" for t in range(len(params["obs"])) for q in K.QUANTITIES]
+        return [f"{q}_{t}" for t in range(len(params["obs"])) for q in kalman.QUANTITIES]
 
     def solve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return self.model(params).solve(params)
@@ -158,16 +155,19 @@ class LdsKalman(Template):
         for pid in asked:
             tol = tolerance(pid)
             value = answers[pid]
-            right = K.flat_entries(value)
+            right = kalman_params.flat_entries(value)
             found: list[Misconception] = []
             for code, w in wrong.get(pid, ()):
-                entries = K.flat_entries(w)
+                entries = kalman_params.flat_entries(w)
                 # Never call a right answer a mistake; one message per distinct wrong value.
                 if all(tol.accepts(x, r) for x, r in zip(entries, right, strict=True)):
                     continue
-                if any(mc.code == code and K.flat_entries(mc.value) == entries for mc in found):
+                if any(
+                    mc.code == code and kalman_params.flat_entries(mc.value) == entries
+                    for mc in found
+                ):
                     continue
-                found.append(Misconception(code, w, K.MISCONCEPTIONS[code]))
+                found.append(kalman.MISCONCEPTIONS[code].at(w))
             if isinstance(value, float):
                 out[pid] = NumericAnswer(value, tol, misconceptions=tuple(found))
             else:
@@ -176,13 +176,13 @@ class LdsKalman(Template):
 
     # -- words ----------------------------------------------------------------------------------
     def label(self, part_id: str) -> str:
-        return K.label(part_id)
+        return kalman_render.label(part_id)
 
     def render(
         self, params: Mapping[str, Any], answers: Mapping[str, Any], asked: list[str]
     ) -> tuple[str, str]:
         m = self.model(params)
-        return _stem(m.shape, params), K.solution(m, params, answers, asked)
+        return _stem(m.shape, params), kalman_render.solution(m, params, answers, asked)
 
     @property
     def part_kinds(self) -> tuple[str, ...]:
@@ -253,12 +253,12 @@ def _draw_input(draw: Draw, k: int) -> Any:
 def _well_conditioned(cov: Any) -> bool:
     if isinstance(cov, float):
         return cov > 0
-    lo, hi = K.eig_sym2(cov[0][0], cov[0][1], cov[1][1])
+    lo, hi = kalman_params.eig_sym2(cov[0][0], cov[0][1], cov[1][1])
     return lo > 0 and hi <= SAMPLED_CONDITION * lo
 
 
 def _rows(value: Any, rows: int, cols: int) -> list[list[float]]:
-    flat = K.flat_entries(value)
+    flat = kalman_params.flat_entries(value)
     return [flat[i * cols : (i + 1) * cols] for i in range(rows)]
 
 
@@ -281,17 +281,22 @@ def _noise(draw: Draw, cov: Any, size: int) -> list[float]:
 def _simulate(draw: Draw, p: Mapping[str, Any], n: int, m: int, T: int) -> list[Any]:
     """Observations of one run of the system, to one decimal, so that they look like data."""
     A, C = _rows(p["A"], n, n), _rows(p["C"], m, n)
-    x = [a + e for a, e in zip(K.flat_entries(p["mu0"]), _noise(draw, p["V0"], n), strict=True)]
+    x = [
+        a + e
+        for a, e in zip(kalman_params.flat_entries(p["mu0"]), _noise(draw, p["V0"], n), strict=True)
+    ]
     obs: list[Any] = []
     for t in range(T):
         if t > 0:
             x = _mv(A, x)
             if "B" in p:
-                k = len(K.flat_entries(p["u"][t - 1]))
+                k = len(kalman_params.flat_entries(p["u"][t - 1]))
                 x = [
                     a + b
                     for a, b in zip(
-                        x, _mv(_rows(p["B"], n, k), K.flat_entries(p["u"][t - 1])), strict=True
+                        x,
+                        _mv(_rows(p["B"], n, k), kalman_params.flat_entries(p["u"][t - 1])),
+                        strict=True,
                     )
                 ]
             x = [a + e for a, e in zip(x, _noise(draw, p["Q"], n), strict=True)]
@@ -318,9 +323,11 @@ def _trace(v: Any, n: int) -> float:
 # -- the stem ---------------------------------------------------------------------------------------
 
 
-def _stem(sh: K.Shape, params: Mapping[str, Any]) -> str:
+def _stem(sh: kalman_params.Shape, params: Mapping[str, Any]) -> str:
     def show(value: Any, rows: int, cols: int) -> str:
-        return K.show(rows, cols, K.flat_entries(value), K.fmt_given)
+        return kalman_latex.show(
+            rows, cols, kalman_params.flat_entries(value), kalman_latex.fmt_given
+        )
 
     n, m, k = sh.n, sh.m, sh.k
     state = "a scalar state" if n == 1 else "a 2-dimensional state"

@@ -10,11 +10,12 @@ from typing import Any
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core import worked
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text
+from generators.core.mistakes import Mistake, catalogue
+from generators.core.params import check_ask, check_keys, check_number, check_number_list
 from generators.core.symbolic import fmt, fmt_param, index_list
 from generators.families import lstm, lstm_numeric
 from grader import AnswerSpec, Tolerance
@@ -34,8 +35,9 @@ GATE_ROWS = (
     ("read", r"read gate $\mathrm{read}_t$"),
 )
 
-FORGOT_KEEP = lstm.Perturbation(
+FORGOT_KEEP = Mistake(
     lstm.FORGOT_KEEP,
+    "the keep gate left out: c_t = c_{t-1} + write_t x_t, so dc_{T-1}/dc_t taken as 1",
     {
         "cell": "This is the cell value with the keep gate left out (c_t = c_{t-1} + write_t x_t): "
         "the keep gate scales the old cell value before the new input is added, "
@@ -79,32 +81,30 @@ class LstmCell(lstm.LstmTemplate):
     # sampled variants); four decimals keep every part.
     carry = Carry(4)
     title = "A memory cell with keep, write and read gates"
-    misconception_codes = {
-        lstm.FORGOT_KEEP: "the keep gate left out: c_t = c_{t-1} + write_t x_t, so dc_{T-1}/dc_t taken as 1",
-    }
+    misconception_codes = catalogue((FORGOT_KEEP,))
     perturbations = (FORGOT_KEEP,)
 
     # -- params ---------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, (*lstm.CELL_LISTS, "c_init", "ask"))
+        check_keys(params, (*lstm.CELL_LISTS, "c_init", "ask"))
         out: dict[str, Any] = {}
         T = None
         for name in lstm.CELL_LISTS:
             if name in params or not partial:
                 if name == "inputs":
-                    out[name] = P.number_list(params, name, length=T)
+                    out[name] = check_number_list(params, name, length=T)
                 else:
                     out[name] = lstm.gate_list(params, name, T)
                 T = len(out[name])
         if "c_init" in params or not partial:
-            out["c_init"] = P.number(params, "c_init", 0.0)
+            out["c_init"] = check_number(params, "c_init", 0.0)
         if partial:
             if "ask" in params:
                 out["ask"] = lstm.check_ask_form(params["ask"], ID)
                 if T is not None:
-                    P.ask(params, self.answer_ids({"inputs": [0.0] * T}))
+                    check_ask(params, self.answer_ids({"inputs": [0.0] * T}))
         else:
-            out["ask"] = P.ask(params, self.answer_ids(out))
+            out["ask"] = check_ask(params, self.answer_ids(out))
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -6,10 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from generators.core import params as P
 from generators.core import worked
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import Mistake, catalogue
+from generators.core.params import check_ask, check_keys, check_number, check_number_list
 from generators.core.symbolic import fmt_param
 from generators.families import lstm, lstm_numeric
 from grader import Tolerance
@@ -22,16 +23,18 @@ SATURATION = {"logistic": 4.0, "tanh": 2.5}
 QUANTITIES = ("i", "f", "g", "o", "c", "h")
 ID = re.compile(r"[ifgoch]_(?P<t>\d+)")
 
-FORGOT_KEEP = lstm.Perturbation(
+FORGOT_KEEP = Mistake(
     lstm.FORGOT_KEEP,
+    "the forget gate left out: c_t = c_{t-1} + i_t g_t",
     {
         q: "This is what the cell gives without the forget gate (c_t = c_{t-1} + i_t g_t): "
         "f_t scales the old cell value, c_t = f_t c_{t-1} + i_t g_t."
         for q in QUANTITIES
     },
 )
-NO_OUTPUT_TANH = lstm.Perturbation(
+NO_OUTPUT_TANH = Mistake(
     lstm.NO_OUTPUT_TANH,
+    "the output taken as h_t = o_t c_t, without tanh of the cell",
     {
         q: "This is what you get with h_t = o_t c_t: the cell value goes through tanh before the "
         "output gate, h_t = o_t tanh(c_t)."
@@ -47,30 +50,27 @@ class LstmStep(lstm.LstmTemplate):
     # sampled variants); four decimals keep every part.
     carry = Carry(4)
     title = "Forward pass of an LSTM cell"
-    misconception_codes = {
-        lstm.FORGOT_KEEP: "the forget gate left out: c_t = c_{t-1} + i_t g_t",
-        lstm.NO_OUTPUT_TANH: "the output taken as h_t = o_t c_t, without tanh of the cell",
-    }
+    misconception_codes = catalogue((FORGOT_KEEP, NO_OUTPUT_TANH))
     perturbations = (FORGOT_KEEP, NO_OUTPUT_TANH)
 
     # -- params ---------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, ("x", "h_init", "c_init", "w", "ask"))
+        check_keys(params, ("x", "h_init", "c_init", "w", "ask"))
         out: dict[str, Any] = {}
         if "x" in params or not partial:
-            out["x"] = P.number_list(params, "x")
+            out["x"] = check_number_list(params, "x")
         for name in ("h_init", "c_init"):
             if name in params or not partial:
-                out[name] = P.number(params, name, 0.0)
+                out[name] = check_number(params, name, 0.0)
         if "w" in params or not partial:
             out["w"] = lstm.weights(params.get("w"), partial)
         if partial:
             if "ask" in params:
                 out["ask"] = lstm.check_ask_form(params["ask"], ID)
                 if "x" in out:
-                    P.ask(params, self.answer_ids(out))
+                    check_ask(params, self.answer_ids(out))
         else:
-            out["ask"] = P.ask(params, self.answer_ids(out))
+            out["ask"] = check_ask(params, self.answer_ids(out))
         return out
 
     def sample(self, draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any] | None:

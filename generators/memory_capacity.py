@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import check_ask, check_choice, check_keys
 from generators.core.symbolic import Substitution
 from generators.core.template import Template
 from generators.families import concepts, concepts_numeric
@@ -165,7 +165,7 @@ class MemoryCapacity(Template):
     family: ClassVar[str] = "concepts"
 
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, ("units", "model", "ask"))
+        check_keys(params, ("units", "model", "ask"))
         out: dict[str, Any] = {}
         if "units" in params or not partial:
             n = params.get("units")
@@ -178,9 +178,9 @@ class MemoryCapacity(Template):
         if "model" in params or not partial:
             if params.get("model") is None:
                 raise ParamError("model", None, f"is required: one of {list(MODELS)}")
-            out["model"] = P.choice(params, "model", MODELS)
+            out["model"] = check_choice(params, "model", MODELS)
         if "ask" in params:
-            out["ask"] = P.ask(params, self.answer_ids(out))
+            out["ask"] = check_ask(params, self.answer_ids(out))
         elif not partial:
             out["ask"] = None
         return out

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.mistakes import Mistake, catalogue
+from generators.core.params import check_ask, check_keys
 from generators.core.template import Template
 from generators.families import concepts, concepts_numeric
 from grader import AnswerSpec, BitStringAnswer
@@ -23,6 +24,24 @@ MAX_BITS = 16
 SUM_LSB_FIRST = "sum-lsb-first"
 MISSING_FINAL_CARRY = "missing-final-carry"
 SAMPLE_BITS = (3, 8)
+LSB_FIRST = Mistake(
+    SUM_LSB_FIRST,
+    "the sum written in the order the net outputs it, least significant bit first",
+    {
+        "": "This is the sum written least significant bit first, in the order the net outputs "
+        "it. Write it most significant bit first: s_{last} down to s_0, with the final carry "
+        "c_{last} in front."
+    },
+)
+NO_FINAL_CARRY = Mistake(
+    MISSING_FINAL_CARRY,
+    "the sum without the final carry in front (n bits where it has n + 1)",
+    {
+        "": "This leaves out the final carry. After the last column the carry c_{last} = "
+        "{carry} is still in the hidden state, and it is the sum's leading bit: two {n}-bit "
+        "numbers can add up to {n1} bits."
+    },
+)
 
 A, B, C = sp.symbols("a b c")
 NAMES = {A: "a_t", B: "b_t", C: "c_{t-1}"}
@@ -109,29 +128,19 @@ def sum_misconceptions(total: str) -> tuple[Misconception, ...]:
     zeros do not matter): never the right sum, and each value named by its first mistake."""
     n = len(total) - 1
     carry = total[0]
-    lsb_first = (
-        "This is the sum written least significant bit first, in the order the net outputs "
-        f"it. Write it most significant bit first: s_{n - 1} down to s_0, with the final carry "
-        f"c_{n - 1} in front."
-    )
-    missing_carry = (
-        f"This leaves out the final carry. After the last column the carry c_{n - 1} = {carry} "
-        f"is still in the hidden state, and it is the sum's leading bit: two {n}-bit numbers "
-        f"can add up to {n + 1} bits."
-    )
     candidates = (
-        (SUM_LSB_FIRST, total[::-1], lsb_first),
-        (MISSING_FINAL_CARRY, total[1:], missing_carry),
+        (LSB_FIRST, total[::-1]),
+        (NO_FINAL_CARRY, total[1:]),
         # The outputs alone in the order they came: both mistakes, the order named first (a
         # palindrome without its carry is taken for the missing carry above).
-        (SUM_LSB_FIRST, total[1:][::-1], lsb_first),
+        (LSB_FIRST, total[1:][::-1]),
     )
     seen = {total.lstrip("0")}
     out = []
-    for code, value, message in candidates:
+    for mistake, value in candidates:
         if value.lstrip("0") not in seen:
             seen.add(value.lstrip("0"))
-            out.append(Misconception(code, value, message))
+            out.append(mistake.at(value, n=n, n1=n + 1, last=n - 1, carry=carry))
     return tuple(out)
 
 
@@ -152,22 +161,19 @@ class RnnBinaryAddition(Template):
     version = 1
     title = "A recurrent net that adds binary numbers"
     family: ClassVar[str] = "rnn"
-    misconception_codes = {
-        SUM_LSB_FIRST: "the sum written in the order the net outputs it, least significant bit first",
-        MISSING_FINAL_CARRY: "the sum without the final carry in front (n bits where it has n + 1)",
-    }
+    misconception_codes = catalogue((LSB_FIRST, NO_FINAL_CARRY))
 
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        P.check_keys(params, ("a", "b", "ask"))
+        check_keys(params, ("a", "b", "ask"))
         out: dict[str, Any] = {}
         for name in ("a", "b"):
             if name in params or not partial:
                 out[name] = _bits(params, name)
         if "ask" in params:
             if "a" in out and "b" in out:
-                out["ask"] = P.ask(params, self.answer_ids(out))
+                out["ask"] = check_ask(params, self.answer_ids(out))
             else:  # the sampler picks the length; here only the ids' form is checked
-                out["ask"] = P.ask(params, self.answer_ids({"a": "0" * MAX_BITS, "b": ""}))
+                out["ask"] = check_ask(params, self.answer_ids({"a": "0" * MAX_BITS, "b": ""}))
         elif not partial:
             out["ask"] = None
         return out

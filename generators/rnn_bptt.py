@@ -8,6 +8,7 @@ from typing import Any
 
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import catalogue
 from generators.core.symbolic import fmt, fmt_param
 from generators.families import rnn, rnn_numeric
 from grader import AnswerSpec, NumericAnswer, Tolerance
@@ -78,7 +79,7 @@ class RnnBptt(rnn.RnnTemplate):
         return ("numeric", "symbolic")
 
     kind = "bptt"
-    misconception_codes = rnn.MISCONCEPTIONS
+    misconception_codes = catalogue(rnn.MISTAKES.values())
     extra = ("targets",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import catalogue
 from generators.families import rnn, rnn_numeric
 from grader import AnswerSpec, NumericAnswer, Tolerance
 
@@ -24,9 +25,9 @@ class RnnForward(rnn.RnnTemplate):
     carry = Carry(4)
     title = "Forward pass of a recurrent net"
     kind = "forward"
-    misconception_codes = {
-        c: rnn.MISCONCEPTIONS[c] for c in ("no-recurrence", "missing-bias", "off-by-one-time")
-    }
+    misconception_codes = catalogue(
+        rnn.MISTAKES[c] for c in ("no-recurrence", "missing-bias", "off-by-one-time")
+    )
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:
         return [f"{q}_{t}" for t in range(len(params["x"])) for q in ("z", "h", "y")]

@@ -8,6 +8,7 @@ from typing import Any
 
 from generators.core.carry import Carry, Rounding
 from generators.core.draw import Draw
+from generators.core.mistakes import catalogue
 from generators.core.symbolic import fmt
 from generators.families import rnn, rnn_numeric
 from grader import AnswerSpec, ChoiceAnswer, NumericAnswer, Tolerance
@@ -52,9 +53,9 @@ class RnnGradientFlow(rnn.RnnTemplate):
     carry = Carry(6, sigfigs=True)
     title = "Vanishing or exploding gradients"
     kind = "flow"
-    misconception_codes = {
-        c: rnn.MISCONCEPTIONS[c] for c in (*rnn.BACKWARD_PERTURBATIONS, "off-by-one-time")
-    }
+    misconception_codes = catalogue(
+        rnn.MISTAKES[c] for c in (*rnn.BACKWARD_PERTURBATIONS, "off-by-one-time")
+    )
     extra = ("target",)
 
     def answer_ids(self, params: Mapping[str, Any]) -> list[str]:

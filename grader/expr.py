@@ -42,28 +42,11 @@ from typing import Any, NamedTuple
 import sympy as sp
 
 from grader.errors import SpecError
-from grader.parse import ParseFailure, ParseSuccess
+from grader.parse import FOLD, ParseFailure, ParseSuccess
 
 FUNCTIONS: tuple[str, ...] = ("sigma", "logistic", "tanh", "exp", "log", "sqrt")
 _INDEXED_RE = re.compile(r"([A-Za-z]+)([0-9]+)")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
-# Characters students paste from word processors and phones, folded one-to-one to ASCII so that
-# positions in messages still point at what they typed.
-_FOLD = str.maketrans(
-    {
-        "\u2212": "-",  # minus sign
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\ufe63": "-",
-        "\u00a0": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-        "\u00d7": "*",  # multiplication sign
-        "\u00b7": "*",  # middle dot
-        "\u22c5": "*",  # dot operator
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +322,7 @@ class Grammar:
         try:
             if len(raw) > self.limits.max_chars:
                 raise _Reject(Problem.TOO_LONG, None, length=len(raw), limit=self.limits.max_chars)
-            text = raw.translate(_FOLD)
+            text = raw.translate(FOLD)
             tokens = _tokenize(text, self.limits)
             if tokens[0].kind == _END:
                 raise _Reject(Problem.EMPTY, None)

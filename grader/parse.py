@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 
-# Characters students paste from word processors and phones, folded to ASCII before parsing.
-_FOLD = str.maketrans(
+# Characters students paste from word processors and phones, folded one-to-one to ASCII before
+# parsing (one-to-one, so that positions in a formula's messages still point at what they typed).
+# The one table for numbers and formulas.
+FOLD = str.maketrans(
     {
         "\u2212": "-",  # minus sign
         "\u2012": "-",
@@ -22,7 +24,9 @@ _FOLD = str.maketrans(
         "\u00a0": " ",
         "\u2009": " ",
         "\u202f": " ",
-        "\u00d7": "*",
+        "\u00d7": "*",  # multiplication sign
+        "\u00b7": "*",  # middle dot
+        "\u22c5": "*",  # dot operator
     }
 )
 # Exponents of any length: the 200-character cap bounds the work, and "1e99999" is then a
@@ -169,7 +173,7 @@ def parse_number(raw: Any) -> ParseResult:
         value = float(m.group(1))
         if value - value == 0.0:
             return ParseSuccess(value, -1)
-    text = raw.translate(_FOLD)
+    text = raw.translate(FOLD)
     if not text.strip():
         return ParseFailure("expected a number, got an empty answer")
     m = _NUMBER_RE.fullmatch(text)
@@ -209,7 +213,7 @@ def _first_bad_position(text: str) -> int | None:
 def parse_number_list(raw: Any, expected_len: int | None = None) -> ParseResult:
     """A vector typed as a JSON list or as "0.1, 0.2" / "[0.1 0.2]"; entries parse as numbers."""
     if isinstance(raw, str):
-        text = raw.translate(_FOLD).strip()
+        text = raw.translate(FOLD).strip()
         if len(text) > 20 * MAX_NUMBER_CHARS:
             return ParseFailure(f"expected a list of numbers, got {len(text)} characters of text")
         if text[:1] in "[(" and text[-1:] in "])":
@@ -238,7 +242,7 @@ def parse_number_matrix(raw: Any, rows: int, cols: int) -> ParseResult:
     row by row."""
     shape = f"{rows}x{cols}"
     if isinstance(raw, str):
-        text = raw.translate(_FOLD).strip()
+        text = raw.translate(FOLD).strip()
         if len(text) > 20 * MAX_NUMBER_CHARS * rows:
             return ParseFailure(f"expected a {shape} matrix, got {len(text)} characters of text")
         if _OUTER_RE.fullmatch(text):

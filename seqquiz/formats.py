@@ -90,9 +90,12 @@ def _markdown_stream(variants: Callable[[], Iterable[Variant]], info: SetInfo) -
         ]
         yield ("\n" + "\n".join(out)).encode()
     yield "\n".join(["", "---", "", "# Answers and worked solutions", ""]).encode()
+    # Imported here: the exports register themselves in this module's registry.
+    from seqquiz.exports.common import plain
+
     for i, v in enumerate(variants(), 1):
         answers = [
-            f"- `{pid}` = {_plain(spec.to_json()['value'])}{_accepted(pid, spec)}"
+            f"- `{pid}` = {plain(spec.to_json()['value'])}{_accepted(pid, spec)}"
             for pid, spec in v.parts.items()
         ]
         out = [f"## Problem {i}", "", "**Answers:**", "", *answers, "", v.solution, ""]
@@ -111,14 +114,6 @@ def _accepted(pid: str, spec: Any) -> str:
         f"{b.suffix}{' ' if b.suffix else ''}" + " or ".join(C.interval_text(r) for r in b.ranges)
         for b in boxes
     )
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
-    return str(value)
 
 
 register(

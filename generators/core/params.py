@@ -20,7 +20,7 @@ def check_keys(params: Mapping[str, Any], allowed: Iterable[str]) -> None:
             )
 
 
-def number(params: Mapping[str, Any], name: str, default: float | None = None) -> float:
+def check_number(params: Mapping[str, Any], name: str, default: float | None = None) -> float:
     value = params.get(name)
     if value is None:  # absent or null: the documented default
         value = default
@@ -40,7 +40,7 @@ def as_number(field: str, value: Any) -> float:
     return value
 
 
-def number_list(
+def check_number_list(
     params: Mapping[str, Any],
     name: str,
     length: int | None = None,
@@ -63,7 +63,7 @@ def number_list(
     return [as_number(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
-def choice(
+def check_choice(
     params: Mapping[str, Any], name: str, options: Iterable[str], default: str | None = None
 ) -> str:
     value = params.get(name, default)
@@ -73,7 +73,7 @@ def choice(
     return value
 
 
-def integer(
+def check_integer(
     params: Mapping[str, Any], name: str, lo: int, hi: int, default: int | None = None
 ) -> int:
     value = params.get(name, default)
@@ -88,7 +88,7 @@ def integer(
     return value
 
 
-def ask(params: Mapping[str, Any], valid: list[str]) -> list[str] | None:
+def check_ask(params: Mapping[str, Any], valid: list[str]) -> list[str] | None:
     """The asked part ids in the template's own order, or None when the sampler is to pick."""
     value = params.get("ask")
     if value is None:
@@ -104,3 +104,11 @@ def ask(params: Mapping[str, Any], valid: list[str]) -> list[str] | None:
             )
     chosen = set(value)
     return [p for p in valid if p in chosen]
+
+
+def fixed_ask(fixed: Mapping[str, Any]) -> list[str] | None:
+    """The `ask` a caller fixed, as a list (one part id may be given bare); None if not fixed."""
+    if "ask" not in fixed:
+        return None
+    ask = fixed["ask"]
+    return list(ask) if isinstance(ask, list | tuple) else [ask]

@@ -203,37 +203,74 @@ def index_list(name: str, last: int) -> str:
 
 
 class Substitution:
-    """A LaTeX expression with its symbols as slots, compiled once; `fill` puts numbers in."""
+    """LaTeX with number slots, compiled once per shape; `fill` puts numbers in. Built from an
+    expression (`Substitution(expr, symbols)`), or from text a family's own printer marked
+    (`Substitution.from_slots`). A negative number stands in parentheses unless its slot is bare."""
 
-    __slots__ = ("_bare", "_names", "_parts")
+    __slots__ = ("_parts", "_slots", "_snap")
 
     def __init__(self, expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> None:
         names = {s: f"\x01{i}\x02" for i, s in enumerate(symbols)}
         text = sp.latex(expr, symbol_names=names, mul_symbol="dot", order="none")
         pieces = _SLOT.split(text)
-        self._names = [symbols[int(i)].name for i in pieces[1::2]]
+        slot_names = [symbols[int(i)].name for i in pieces[1::2]]
         # A slot already inside \left( ... \right) needs no parentheses of its own for a sign,
         # nor does a slot that is the whole expression: h_0 = z_0 = -1.9, not (-1.9).
-        self._bare = [
+        bare = [
             (pieces[2 * k].endswith("\\left(") and pieces[2 * k + 2].startswith("\\right)"))
-            or (pieces[2 * k] == "" and pieces[2 * k + 2] == "" and len(self._names) == 1)
-            for k in range(len(self._names))
+            or (pieces[2 * k] == "" and pieces[2 * k + 2] == "" and len(slot_names) == 1)
+            for k in range(len(slot_names))
         ]
-        self._parts = pieces
+        self._parts = tuple(pieces[0::2])
+        self._slots = tuple((n, b, 1.0, None) for n, b in zip(slot_names, bare, strict=True))
+        self._snap = 0.0
+
+    @classmethod
+    def from_slots(
+        cls,
+        parts: Sequence[str],
+        slots: Sequence[tuple[str, bool, float, Callable[[float], str] | None]],
+        snap: float = 0.0,
+    ) -> Substitution:
+        """Text pieces around slots (name, bare, sign, format or None for `fill`'s); a value
+        within `snap` of 0 is float dust and shown as 0."""
+        out = cls.__new__(cls)
+        out._parts = tuple(parts)
+        out._slots = tuple(slots)
+        out._snap = snap
+        return out
 
     def fill(
         self,
         values: Mapping[str, float],
         formats: Mapping[str, Callable[[float], str]] | None = None,
     ) -> str:
-        out = [self._parts[0]]
-        for k, name in enumerate(self._names):
-            v = values[name]
-            f = formats.get(name, fmt) if formats else fmt
+        parts = self._parts
+        out = [parts[0]]
+        snap = self._snap
+        for k, (name, bare, sign, own) in enumerate(self._slots, 1):
+            v = values[name] if sign == 1.0 else sign * values[name]
+            if snap and -snap < v < snap:
+                v = 0.0
+            f = own or (formats.get(name, fmt) if formats else fmt)
             s = f(v)
-            out.append(f"\\left({s}\\right)" if v < 0 and not self._bare[k] else s)
-            out.append(self._parts[2 * k + 2])
+            out.append(f"\\left({s}\\right)" if v < 0 and not bare else s)
+            out.append(parts[k])
         return "".join(out)
+
+
+def plus(*terms: Any) -> Any:
+    """A sum kept unevaluated, so that a worked solution shows the course's order of terms."""
+    if terms and isinstance(terms[0], sp.MatrixExpr):
+        return sp.MatAdd(*terms, evaluate=False)
+    return sp.Add(*terms, evaluate=False)
+
+
+def times(*factors: Any) -> Any:
+    """A product kept unevaluated (of matrices when any factor is one)."""
+    if any(isinstance(f, sp.MatrixExpr) for f in factors):
+        return sp.MatMul(*factors, evaluate=False)
+    return sp.Mul(*factors, evaluate=False)
 
 
 def latex(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:

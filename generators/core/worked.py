@@ -3,7 +3,7 @@ chain-rule expansion for a derivative), the numbers substituted, and the result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
@@ -15,14 +15,15 @@ from generators.core.symbolic import Adjoints, Substitution, fmt
 class Line:
     """One line, `lhs = chain = general = substituted... = value`, built once per shape.
     `substs` are filled in order (e.g. sigma(0.5 . 1 + 0.2) then sigma(0.7)); a form equal to its
-    predecessor is shown once."""
+    predecessor is shown once. The line of every family's worked solution."""
 
     name: str  # the value the line computes
     lhs: str
     general: str
     chain: str | None = None
     substs: tuple[Substitution, ...] = ()
-    section: str = ""
+    section: Hashable = ""  # a heading's key (rnn, lstm), (quantity, t) in hmm, t in kalman
+    shape: tuple[int, int] = (1, 1)  # rows and columns of the value (a matrix in kalman)
 
 
 def tex(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
@@ -32,13 +33,18 @@ def tex(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
 
 def dependencies(assignments: Iterable[tuple[sp.Symbol, sp.Expr]]) -> dict[str, frozenset[str]]:
     """Each assigned value's transitive dependencies, by name: what a solution must show first."""
+    return closure((sym.name, (s.name for s in expr.free_symbols)) for sym, expr in assignments)
+
+
+def closure(direct: Iterable[tuple[str, Iterable[str]]]) -> dict[str, frozenset[str]]:
+    """Close direct dependencies transitively; `direct` lists each name after those it uses."""
     deps: dict[str, frozenset[str]] = {}
-    for sym, expr in assignments:
+    for name, uses in direct:
         d: set[str] = set()
-        for s in expr.free_symbols:
-            d.add(s.name)
-            d |= deps.get(s.name, frozenset())
-        deps[sym.name] = frozenset(d)
+        for u in uses:
+            d.add(u)
+            d |= deps.get(u, frozenset())
+        deps[name] = frozenset(d)
     return deps
 
 

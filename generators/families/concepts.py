@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.params import as_number, fixed_ask
 
 # Option ids travel through text answers ("A, C") that split on commas and spaces.
 OPTION_ID = re.compile(r"[A-Za-z0-9_-]{1,20}")
@@ -25,7 +25,7 @@ def option_id(field: str, value: Any) -> str:
 
 def duration(field: str, value: Any, lo: float, hi: float) -> int | float:
     """A time in ms; whole numbers are kept as ints so that stems read `100 ms`, not `100.0 ms`."""
-    v = P.as_number(field, value)
+    v = as_number(field, value)
     if not lo <= v <= hi:
         raise ParamError(field, value, f"must be from {lo:g} to {hi:g} ms")
     return int(v) if v.is_integer() else v
@@ -39,9 +39,8 @@ def pick_ask(
     draw: Draw, fixed: Mapping[str, Any], order: list[str], always: list[str], k_max: int
 ) -> list[str]:
     """The fixed `ask` if any, else `always` plus up to `k_max` of the other parts, in `order`."""
-    if "ask" in fixed:
-        ask = fixed["ask"]
-        return list(ask) if isinstance(ask, list | tuple) else [ask]
+    if (ask := fixed_ask(fixed)) is not None:
+        return ask
     others = [p for p in order if p not in always]
     chosen = set(always) | set(draw.sample(others, draw.integer(0, min(k_max, len(others)))))
     return [p for p in order if p in chosen]

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.mistakes import Mistake, by_code
+from generators.core.params import MAX_T, as_number, check_ask, check_keys, fixed_ask
 from generators.core.symbolic import (
     Graph,
     Substitution,
@@ -20,8 +21,11 @@ from generators.core.symbolic import (
     fmt,
     fmt_param,
     index_list,
+    plus,
+    times,
 )
 from generators.core.template import Template
+from generators.core.worked import Line, dependencies
 from grader.answers import Misconception, VectorAnswer
 from grader.tolerance import Tolerance
 
@@ -39,6 +43,72 @@ TRANSPOSED_TRANSITION = "transposed-transition"
 ONE_BASED_STATES = "one-based-states"
 
 
+# -- misconceptions ----------------------------------------------------------------------------
+
+MISTAKES = by_code(
+    (
+        Mistake(
+            MAX_INSTEAD_OF_SUM,
+            "max over previous states where the forward algorithm sums (Viterbi's step)",
+            {
+                "": (
+                    "The forward algorithm sums over the previous states, alpha_t(i) = B[i][o_t] * "
+                    "sum_j alpha_{t-1}(j) A[j][i]; taking the max instead (as Viterbi does) keeps only the best "
+                    "path into each state, not the probability of all of them."
+                )
+            },
+        ),
+        Mistake(
+            UNNORMALIZED_FILTER,
+            "the joint probability alpha given where the normalized filter or prediction is asked",
+            {
+                "filter": (
+                    "This is alpha_t, the joint probability P(o_0..o_t, s_t = i). The filtered distribution "
+                    "divides it by its sum P(o_0..o_t), so that it sums to 1."
+                ),
+                "predict": (
+                    "This is the joint probability P(o_0..o_{T-1}, s_T = i). Divide by the likelihood "
+                    "P(o_0..o_{T-1}) (or start from the filtered distribution) to condition on the "
+                    "observations; the result sums to 1."
+                ),
+                "next_obs": (
+                    "This is the joint probability P(o_0..o_{T-1}, o_T = k). Divide by the likelihood "
+                    "P(o_0..o_{T-1}) to condition on the observations; the result sums to 1."
+                ),
+            },
+        ),
+        Mistake(
+            TRANSPOSED_TRANSITION,
+            "A read as A transposed (rows taken as the next state)",
+            {
+                "forward": (
+                    "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
+                    "(rows are the current state), so the step into state i sums down column i: "
+                    "sum_j alpha_{t-1}(j) A[j][i]."
+                ),
+                "viterbi": (
+                    "This reads A transposed. A[i][j] is the probability of moving from state i to state j "
+                    "(rows are the current state), so the step into state i takes the max down column i: "
+                    "max_j delta_{t-1}(j) A[j][i]."
+                ),
+            },
+        ),
+        # Said as a fact about the response: with no state N in it, the shifted path is also a
+        # path that a student may have chosen for other reasons.
+        Mistake(
+            ONE_BASED_STATES,
+            "the right path with the states numbered from 1 instead of 0",
+            {
+                "": (
+                    "Each state in this path is one more than in the most likely path. The states are "
+                    "numbered from 0, not from 1: state 0 is the first row of A and of B."
+                )
+            },
+        ),
+    )
+)
+
+
 class OrderedMax(sp.Function):
     """max of its arguments, unevaluated and in the order given: sympy's Max sorts and simplifies
     its arguments, and the worked solution must list them as j = 0, 1, ..."""
@@ -51,28 +121,9 @@ class OrderedMax(sp.Function):
 MODULES: list[Any] = [{"OrderedMax": max}, "math"]
 
 
-def _sum(terms: Iterable[sp.Expr]) -> sp.Expr:
-    return sp.Add(*terms, evaluate=False)
-
-
-def _prod(*factors: sp.Expr) -> sp.Expr:
-    return sp.Mul(*factors, evaluate=False)
-
-
 def span(t: int) -> str:
     """o_0, ..., o_t in LaTeX."""
     return "o_{0}" if t == 0 else f"o_{{0:{t}}}"
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of a worked solution: `lhs = general = substituted [= stages] = value`."""
-
-    name: str
-    section: tuple[str, int]
-    lhs: str
-    general: str
-    substs: tuple[Substitution, ...]
 
 
 @dataclass(frozen=True)
@@ -164,13 +215,8 @@ def _finish(
         for sym, section, shown in b.lines:
             general = sp.latex(shown[0], symbol_names=names, order="none")
             substs = tuple(Substitution(e, symbols) for e in shown)
-            lines.append(Line(sym.name, section, names[sym], general, substs))
-        for sym, expr in g.nodes:
-            d: set[str] = set()
-            for s in expr.free_symbols:
-                d.add(s.name)
-                d |= deps.get(s.name, frozenset())
-            deps[sym.name] = frozenset(d)
+            lines.append(Line(sym.name, names[sym], general, None, substs, section))
+        deps = dependencies(g.nodes)
     return HmmModel(
         kind,
         N,
@@ -196,19 +242,19 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
     tr = perturbation == TRANSPOSED_TRANSITION
     alpha = [
         [
-            b.define(f"alpha_0_{i}", _prod(b.pi[i], b.e[0][i]), rf"\alpha_{{0}}({i})", ("alpha", 0))
+            b.define(f"alpha_0_{i}", times(b.pi[i], b.e[0][i]), rf"\alpha_{{0}}({i})", ("alpha", 0))
             for i in range(N)
         ]
     ]
     for t in range(1, T):
         row = []
         for i in range(N):
-            terms = [_prod(alpha[-1][j], b.trans(j, i, tr)) for j in range(N)]
-            combined = OrderedMax(*terms) if use_max else _sum(terms)
+            terms = [times(alpha[-1][j], b.trans(j, i, tr)) for j in range(N)]
+            combined = OrderedMax(*terms) if use_max else plus(*terms)
             row.append(
                 b.define(
                     f"alpha_{t}_{i}",
-                    _prod(b.e[t][i], combined),
+                    times(b.e[t][i], combined),
                     rf"\alpha_{{{t}}}({i})",
                     ("alpha", t),
                 )
@@ -221,7 +267,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
         last = t == T - 1
         norm = b.define(
             "likelihood" if last else f"c_{t}",
-            _sum(alpha[t]),
+            plus(*alpha[t]),
             f"P({span(t)})",
             ("likelihood" if last else "filter", t),
         )
@@ -239,7 +285,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
     predict = [
         b.define(
             f"predict_{i}",
-            _sum(_prod(filt[-1][j], b.trans(j, i, tr)) for j in range(N)),
+            plus(*(times(filt[-1][j], b.trans(j, i, tr)) for j in range(N))),
             rf"P(s_{{{T}}}={i} \mid {span(T - 1)})",
             ("predict", T),
         )
@@ -248,7 +294,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
     for k in range(M):
         b.define(
             f"next_{k}",
-            _sum(_prod(predict[i], b.B[i][k]) for i in range(N)),
+            plus(*(times(predict[i], b.B[i][k]) for i in range(N))),
             rf"P(o_{{{T}}}={k} \mid {span(T - 1)})",
             ("next", T),
         )
@@ -259,7 +305,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
         joint = [
             b.define(
                 f"joint_{i}",
-                _sum(_prod(alpha[-1][j], b.A[j][i]) for j in range(N)),
+                plus(*(times(alpha[-1][j], b.A[j][i]) for j in range(N))),
                 f"P({span(T - 1)}, s_{{{T}}}={i})",
             )
             for i in range(N)
@@ -268,7 +314,7 @@ def forward_model(N: int, M: int, T: int, perturbation: str = "") -> HmmModel:
         outputs += [
             b.define(
                 f"joint_next_{k}",
-                _sum(_prod(joint[i], b.B[i][k]) for i in range(N)),
+                plus(*(times(joint[i], b.B[i][k]) for i in range(N))),
                 f"P({span(T - 1)}, o_{{{T}}}={k})",
             )
             for k in range(M)
@@ -284,23 +330,23 @@ def viterbi_model(N: int, T: int, perturbation: str = "") -> HmmModel:
     tr = perturbation == TRANSPOSED_TRANSITION
     delta = [
         [
-            b.define(f"delta_0_{i}", _prod(b.pi[i], b.e[0][i]), rf"\delta_{{0}}({i})", ("delta", 0))
+            b.define(f"delta_0_{i}", times(b.pi[i], b.e[0][i]), rf"\delta_{{0}}({i})", ("delta", 0))
             for i in range(N)
         ]
     ]
     for t in range(1, T):
         row = []
         for i in range(N):
-            cands = [_prod(delta[-1][j], b.trans(j, i, tr)) for j in range(N)]
+            cands = [times(delta[-1][j], b.trans(j, i, tr)) for j in range(N)]
             m = [b.define(f"m_{t}_{j}_{i}", c, rf"m_{{{t}}}({j},{i})") for j, c in enumerate(cands)]
             row.append(
                 b.define(
                     f"delta_{t}_{i}",
-                    _prod(b.e[t][i], OrderedMax(*m)),
+                    times(b.e[t][i], OrderedMax(*m)),
                     rf"\delta_{{{t}}}({i})",
                     ("delta", t),
                     # written out with the candidates' definitions, then with their values
-                    shown=[_prod(b.e[t][i], OrderedMax(*cands)), _prod(b.e[t][i], OrderedMax(*m))],
+                    shown=[times(b.e[t][i], OrderedMax(*cands)), times(b.e[t][i], OrderedMax(*m))],
                 )
             )
         delta.append(row)
@@ -353,7 +399,7 @@ def _probabilities(field: str, value: Any, length: int | None, what: str) -> lis
         raise ParamError(field, value, f"must have {length} entries ({what}); it has {len(value)}")
     out = []
     for i, v in enumerate(value):
-        x = P.as_number(f"{field}[{i}]", v)
+        x = as_number(f"{field}[{i}]", v)
         if not 0.0 <= x <= 1.0:
             raise ParamError(f"{field}[{i}]", v, "must be a probability, from 0 to 1")
         out.append(x)
@@ -392,7 +438,7 @@ def _stochastic_matrix(
 
 
 def _observations(value: Any, M: int | None) -> list[int]:
-    _count("obs", value, 1, P.MAX_T, "observations")
+    _count("obs", value, 1, MAX_T, "observations")
     hi = (M or MAX_SYMBOLS) - 1
     out = []
     for t, o in enumerate(value):
@@ -410,7 +456,7 @@ def _observations(value: Any, M: int | None) -> list[int]:
 def validate(params: Mapping[str, Any], partial: bool) -> dict[str, Any]:
     """Shapes, probabilities in [0, 1], rows and pi summing to 1, obs in range, T <= 12; with
     `partial` only the given fields (and their agreement with each other) are checked."""
-    P.check_keys(params, ("pi", "A", "B", "obs", "ask"))
+    check_keys(params, ("pi", "A", "B", "obs", "ask"))
     out: dict[str, Any] = {}
     N: int | None = None
     if "pi" in params or not partial:
@@ -559,7 +605,7 @@ def all_fixed(fixed: Mapping[str, Any]) -> bool:
 
 def pick_ask(draw: Draw, fixed: Mapping[str, Any], candidates: list[str], k: int) -> list[str]:
     if "ask" in fixed:
-        return fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+        return fixed_ask(fixed)
     return draw.sample(candidates, k)
 
 
@@ -626,6 +672,25 @@ def vector_answer(
     return VectorAnswer(tuple(value), tol, (), tuple(kept))
 
 
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table set off by blank lines (the alpha and delta tables of a solution)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def init_heading(var: str, o0: int) -> str:
+    """The heading of step 0 of the forward (`alpha`) or Viterbi (`delta`) recursion."""
+    return (
+        f"**Initialization**, $t = 0$ ($o_0 = {o0}$): " + rf"$\{var}_0(i) = \pi_i \, B_{{i,o_0}}$."
+    )
+
+
+def step_heading(t: int, o_t: int, recursion: str) -> str:
+    """The heading of step t >= 1: the observation, then the step's general recursion."""
+    return f"**Step $t = {t}$** ($o_{{{t}}} = {o_t}$): {recursion}"
+
+
 # -- the family's template base ---------------------------------------------------------------------
 
 
@@ -637,5 +702,5 @@ class HmmTemplate(Template):
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
         out = validate(params, partial)
         if not partial:
-            out["ask"] = P.ask(out, self.answer_ids(out))
+            out["ask"] = check_ask(out, self.answer_ids(out))
         return out

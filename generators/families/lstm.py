@@ -14,21 +14,23 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core.draw import Draw
 from generators.core.errors import ParamError
+from generators.core.mistakes import Mistake
+from generators.core.params import MAX_T, as_number, check_number_list, fixed_ask
 from generators.core.symbolic import (
     Graph,
     Logistic,
     Substitution,
     compile_straight_line,
     fmt_param,
+    plus,
     py_logistic,
+    times,
 )
 from generators.core.template import Template
 from generators.core.worked import Line, adjoint_lines, dependencies, tex
 from grader import AnswerSpec, NumericAnswer, Tolerance
-from grader.answers import Misconception
 
 
 class Tanh(sp.Function):
@@ -43,15 +45,6 @@ class Tanh(sp.Function):
 
 
 MODULES: list[Any] = [{"Logistic": py_logistic, "Tanh": math.tanh}, "math"]
-
-
-def _sum(*terms: sp.Expr) -> sp.Expr:
-    # Unevaluated so that the worked solution keeps the course's order of terms.
-    return sp.Add(*terms, evaluate=False)
-
-
-def _prod(*factors: sp.Expr) -> sp.Expr:
-    return sp.Mul(*factors, evaluate=False)
 
 
 # -- the models ---------------------------------------------------------------------------------
@@ -116,11 +109,11 @@ def cell_model(T: int, perturbation: str | None = None) -> LstmModel:
         keep = sp.Integer(1) if perturbation == FORGOT_KEEP else seqs["keep"][t]
         c = g.define(
             f"c_{t}",
-            _sum(_prod(keep, c), _prod(seqs["write"][t], seqs["inputs"][t])),
+            plus(times(keep, c), times(seqs["write"][t], seqs["inputs"][t])),
             f"c_{{{t}}}",
         )
         cells.append(c)
-        g.define(f"out_{t}", _prod(seqs["read"][t], c), rf"\mathrm{{out}}_{{{t}}}")
+        g.define(f"out_{t}", times(seqs["read"][t], c), rf"\mathrm{{out}}_{{{t}}}")
     grad = g.backward(cells[-1], [], "dcdc_", f"c_{{{T - 1}}}")
     last = sp.Symbol(f"dcdc_c_{T - 1}", real=True)  # d c_{T-1} / d c_{T-1}: no step defines it
     g.latex_names[last] = rf"\frac{{\partial c_{{{T - 1}}}}}{{\partial c_{{{T - 1}}}}}"
@@ -134,7 +127,7 @@ def cell_model(T: int, perturbation: str | None = None) -> LstmModel:
         closed[st.sym] = st.expr.xreplace(closed)
     for sym, expr in closed.items():
         factors = sorted(sp.Mul.make_args(expr), key=_time_of)
-        closed[sym] = _prod(*factors) if len(factors) > 1 else expr
+        closed[sym] = times(*factors) if len(factors) > 1 else expr
 
     names = dict(g.latex_names)
     symbols = [*g.inputs, *value_syms]
@@ -170,8 +163,8 @@ def cell_model(T: int, perturbation: str | None = None) -> LstmModel:
         ct: "c_t",
     }
     keep_t = sp.Integer(1) if perturbation == FORGOT_KEEP else kt
-    step = _sum(_prod(keep_t, cp), _prod(wt, xt))
-    equations = (tex(step, gen), tex(_prod(rt, ct), gen))
+    step = plus(times(keep_t, cp), times(wt, xt))
+    equations = (tex(step, gen), tex(times(rt, ct), gen))
     local = tex(sp.diff(step, cp), gen)
     return LstmModel(
         T=T,
@@ -224,14 +217,14 @@ def step_model(T: int, perturbation: str | None = None) -> LstmModel:
         gv = {}
         for gate in GATES:
             wx, wh, b = W[gate]
-            zdef = _sum(_prod(wx, x[t]), _prod(wh, h), b)
+            zdef = plus(times(wx, x[t]), times(wh, h), b)
             z = g.define(f"z{gate}_{t}", zdef, f"z^{{{gate}}}_{{{t}}}")
             gv[gate] = g.define(f"{gate}_{t}", act[gate](z), f"{gate}_{{{t}}}")
             gate_defs.append((gv[gate], act[gate](z), act[gate](zdef)))
         keep = sp.Integer(1) if perturbation == FORGOT_KEEP else gv["f"]
-        c = g.define(f"c_{t}", _sum(_prod(keep, c), _prod(gv["i"], gv["g"])), f"c_{{{t}}}")
+        c = g.define(f"c_{t}", plus(times(keep, c), times(gv["i"], gv["g"])), f"c_{{{t}}}")
         squash = c if perturbation == NO_OUTPUT_TANH else Tanh(c)
-        h = g.define(f"h_{t}", _prod(gv["o"], squash), f"h_{{{t}}}")
+        h = g.define(f"h_{t}", times(gv["o"], squash), f"h_{{{t}}}")
     value_syms = [s for s, _ in g.nodes]
     fn = compile_straight_line(g.inputs, g.nodes, value_syms, MODULES)
 
@@ -264,13 +257,13 @@ def step_model(T: int, perturbation: str | None = None) -> LstmModel:
         gt[gate] = sp.Symbol(f"{gate}_t", real=True)
         gen[gt[gate]] = f"{gate}_t"
         equations.append(
-            f"{gate}_t = " + tex(act[gate](_sum(_prod(wx, xt), _prod(wh, hp), b)), gen)
+            f"{gate}_t = " + tex(act[gate](plus(times(wx, xt), times(wh, hp), b)), gen)
         )
     keep = sp.Integer(1) if perturbation == FORGOT_KEEP else gt["f"]
-    cell = _sum(_prod(keep, cp), _prod(gt["i"], gt["g"]))
+    cell = plus(times(keep, cp), times(gt["i"], gt["g"]))
     equations.append("c_t = " + tex(cell, gen))
     squash = ct if perturbation == NO_OUTPUT_TANH else Tanh(ct)
-    equations.append("h_t = " + tex(_prod(gt["o"], squash), gen))
+    equations.append("h_t = " + tex(times(gt["o"], squash), gen))
     return LstmModel(
         T=T,
         arg_names=tuple(s.name for s in g.inputs),
@@ -288,7 +281,7 @@ def step_model(T: int, perturbation: str | None = None) -> LstmModel:
 
 
 def gate_list(params: Mapping[str, Any], name: str, T: int | None) -> list[float]:
-    values = P.number_list(params, name, length=T)
+    values = check_number_list(params, name, length=T)
     for i, v in enumerate(values):
         if not 0.0 <= v <= 1.0:
             raise ParamError(f"{name}[{i}]", params[name][i], "a gate must be from 0 to 1")
@@ -313,7 +306,7 @@ def weights(value: Any, partial: bool) -> dict[str, list[float]]:
         row = value[gate]
         if not isinstance(row, list | tuple) or len(row) != 3:
             raise ParamError(f"w.{gate}", row, "must be 3 numbers [w_x, w_h, b]")
-        out[gate] = [P.as_number(f"w.{gate}[{j}]", v) for j, v in enumerate(row)]
+        out[gate] = [as_number(f"w.{gate}[{j}]", v) for j, v in enumerate(row)]
     return out
 
 
@@ -325,21 +318,9 @@ def check_ask_form(value: Any, pattern: re.Pattern[str]) -> list[str]:
         raise ParamError("ask", value, "must be a non-empty list of part ids")
     for part in value:
         m = pattern.fullmatch(part) if isinstance(part, str) else None
-        if m is None or int(m.group("t")) >= P.MAX_T:
+        if m is None or int(m.group("t")) >= MAX_T:
             raise ParamError("ask", value, f"{part!r} is not a part id of this template")
     return list(value)
-
-
-# -- misconceptions ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Perturbation:
-    """A known mistake, as the model a student who makes it computes: `messages` says what went
-    wrong for each kind of part (keyed by the answer id's prefix)."""
-
-    code: str
-    messages: Mapping[str, str]
 
 
 # -- rendering and the family's template base -------------------------------------------------
@@ -356,7 +337,7 @@ class LstmTemplate(Template):
     """What the two lstm templates share: ask picking, misconceptions, numeric part kinds."""
 
     family: ClassVar[str] = "lstm"
-    perturbations: ClassVar[tuple[Perturbation, ...]] = ()
+    perturbations: ClassVar[tuple[Mistake, ...]] = ()  # known mistakes, as models
 
     @property
     def part_kinds(self) -> tuple[str, ...]:
@@ -393,7 +374,7 @@ class LstmTemplate(Template):
         for pid in asked:
             kind = pid.rpartition("_")[0]
             found = tuple(
-                Misconception(p.code, wrong[p.code][pid], p.messages[kind])
+                p.at(wrong[p.code][pid], kind)
                 for p in self.perturbations
                 if kind in p.messages and wrong[p.code][pid] != answers[pid]
             )
@@ -413,7 +394,7 @@ class LstmTemplate(Template):
         """The fixed `ask` when given (None if this shape lacks one of its parts), else k parts
         drawn from the pools in turn, skipping values their tolerance would swallow."""
         if "ask" in fixed:
-            ask = fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            ask = fixed_ask(fixed)
             return ask if set(ask) <= set(order) else None
         ok = [[p for p in pool if self.clear(p, values[p])] for pool in pools]
         chosen: list[str] = []

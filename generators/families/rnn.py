@@ -12,10 +12,19 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from generators.core import params as P
 from generators.core import worked
 from generators.core.draw import Draw
 from generators.core.formulas import formula_text, student_name
+from generators.core.mistakes import Mistake, by_code
+from generators.core.params import (
+    MAX_T,
+    check_ask,
+    check_choice,
+    check_keys,
+    check_number,
+    check_number_list,
+    fixed_ask,
+)
 from generators.core.symbolic import (
     ACTIVATIONS,
     Adjoints,
@@ -25,6 +34,8 @@ from generators.core.symbolic import (
     fmt,
     fmt_param,
     index_list,
+    plus,
+    times,
 )
 from generators.core.template import Template
 from grader.answers import Misconception
@@ -75,7 +86,7 @@ PUBLISHED_BPTT: dict[str, Any] = {
 # perturbation evaluates the same model with a term switched off; `off-by-one-time` reads the
 # neighbouring step's value. The grader drops any whose value a variant's tolerance cannot tell
 # from the right answer.
-MISCONCEPTIONS: dict[str, str] = {
+_MESSAGES: dict[str, str] = {
     "missing-future-terms": "You kept only the local term: the derivative with respect to a hidden "
     "value must also include the path through the next step, w_hh times dE/dz at t+1.",
     "missing-activation-derivative": "You left out the activation's derivative: dE/dz_t = "
@@ -87,6 +98,18 @@ MISCONCEPTIONS: dict[str, str] = {
     "missing-bias": "You left out the bias.",
     "off-by-one-time": "That is the value at a neighbouring time step: check the index t.",
 }
+_DESCRIPTIONS: dict[str, str] = {
+    "missing-future-terms": "dE/dh_t without the path through the next step (w_hh dE/dz_{t+1})",
+    "missing-activation-derivative": "dE/dz_t = dE/dh_t, the f'(z_t) factor left out",
+    "wrong-activation-derivative": "f' written in terms of z_t instead of the unit's output h_t",
+    "sign-error": "dE/dy_t = t_t − y_t instead of y_t − t_t",
+    "no-recurrence": "the recurrent term w_hh h_{t−1} left out",
+    "missing-bias": "the biases left out",
+    "off-by-one-time": "the value of a neighbouring time step",
+}
+MISTAKES = by_code(
+    Mistake(code, _DESCRIPTIONS[code], {"": text}) for code, text in _MESSAGES.items()
+)
 BACKWARD_PERTURBATIONS = (
     "missing-future-terms",
     "missing-activation-derivative",
@@ -144,11 +167,11 @@ def derive(kind: str, T: int, activation: str, perturbation: str | None = None) 
     ys, hs = [], []
     for t in range(T):
         # Unevaluated sums keep the course's order of terms in the worked solution.
-        z = g.define(f"z_{t}", _sum(_prod(w_xh, x[t]), _prod(w_hh, h), b_h))
+        z = g.define(f"z_{t}", plus(times(w_xh, x[t]), times(w_hh, h), b_h))
         h = g.define(f"h_{t}", f(z))
         hs.append(h)
         if kind != "flow" or t == T - 1:
-            ys.append(g.define(f"y_{t}", _sum(_prod(w_hy, h), b_y)))
+            ys.append(g.define(f"y_{t}", plus(times(w_hy, h), b_y)))
     params = [w_xh, w_hh, w_hy, b_h, b_y, h_init]
     passes: list[Adjoints] = []
     if kind == "bptt":
@@ -240,9 +263,9 @@ def model(kind: str, T: int, activation: str) -> RnnModel:
     w_xh, w_hh, w_hy, b_h, b_y = (g.inputs[T + i] for i in range(5))
     xt, hp, zt, ht = (sp.Symbol(n) for n in ("x_t", "h_{t-1}", "z_t", "h_t"))
     cell = (
-        _l(_sum(_prod(w_xh, xt), _prod(w_hh, hp), b_h), names),
+        _l(plus(times(w_xh, xt), times(w_hh, hp), b_h), names),
         _l(ACTIVATIONS[activation](zt), names),
-        _l(_sum(_prod(w_hy, ht), b_y), names),
+        _l(plus(times(w_hy, ht), b_y), names),
     )
     # Derivatives as formulas: later adjoints substituted into each step's expression.
     written: dict[sp.Symbol, sp.Expr] = {}
@@ -317,34 +340,26 @@ def _l(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
     return worked.tex(expr, names)
 
 
-def _sum(*terms: sp.Expr) -> sp.Expr:
-    return sp.Add(*terms, evaluate=False)
-
-
-def _prod(*factors: sp.Expr) -> sp.Expr:
-    return sp.Mul(*factors, evaluate=False)
-
-
 # -- params -----------------------------------------------------------------------------------
 
 
 def validate(params: Mapping[str, Any], partial: bool, extra: tuple[str, ...]) -> dict[str, Any]:
     """Shared checks of the rnn templates; `extra` names the template's own params."""
-    P.check_keys(params, ("x", *WEIGHTS, "activation", "ask", *extra))
+    check_keys(params, ("x", *WEIGHTS, "activation", "ask", *extra))
     out: dict[str, Any] = {}
     T = None
     if "x" in params or not partial:
-        out["x"] = P.number_list(params, "x", min_len=1, max_len=P.MAX_T)
+        out["x"] = check_number_list(params, "x", min_len=1, max_len=MAX_T)
         T = len(out["x"])
     for w in WEIGHTS:
         if w in params or not partial:
-            out[w] = P.number(params, w, WEIGHT_DEFAULTS.get(w))
+            out[w] = check_number(params, w, WEIGHT_DEFAULTS.get(w))
     if "activation" in params or not partial:
-        out["activation"] = P.choice(params, "activation", ACTIVATION_NAMES, "logistic")
+        out["activation"] = check_choice(params, "activation", ACTIVATION_NAMES, "logistic")
     if "targets" in extra and ("targets" in params or not partial):
-        out["targets"] = P.number_list(params, "targets", length=T)
+        out["targets"] = check_number_list(params, "targets", length=T)
     if "target" in extra and ("target" in params or not partial):
-        out["target"] = P.number(params, "target")
+        out["target"] = check_number(params, "target")
     if "ask" in params:
         out["ask"] = params["ask"]
     elif not partial:
@@ -436,7 +451,7 @@ class RnnTemplate(Template):
     def validate(self, params: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
         out = validate(params, partial, self.extra)
         if not partial:
-            out["ask"] = P.ask(out, self.answer_ids(out))
+            out["ask"] = check_ask(out, self.answer_ids(out))
         return out
 
     def model(self, params: Mapping[str, Any]) -> RnnModel:
@@ -482,7 +497,7 @@ class RnnTemplate(Template):
         draw: Draw, fixed: Mapping[str, Any], candidates: list[str], order: list[str], k: int
     ) -> list[str] | None:
         if "ask" in fixed:
-            return fixed["ask"] if isinstance(fixed["ask"], list) else [fixed["ask"]]
+            return fixed_ask(fixed)
         if not candidates:
             return None
         chosen = set(draw.sample(candidates, k))
@@ -515,18 +530,12 @@ class RnnTemplate(Template):
                 continue
             backward = name.startswith(("dEd", "gain_"))
             codes = BACKWARD_PERTURBATIONS if backward else tuple(PARAM_PERTURBATIONS)
-            found = [
-                Misconception(code, v, MISCONCEPTIONS[code])
-                for code in codes
-                if (v := value(code, name)) is not None
-            ]
+            found = [MISTAKES[code].at(v) for code in codes if (v := value(code, name)) is not None]
             head, _, t = name.rpartition("_")
             if t.isdigit():
                 for nt in (int(t) - 1, int(t) + 1):
                     v = exact.get(f"{head}_{nt}")
                     if v is not None:
-                        found.append(
-                            Misconception("off-by-one-time", v, MISCONCEPTIONS["off-by-one-time"])
-                        )
+                        found.append(MISTAKES["off-by-one-time"].at(v))
             out[part] = tuple(found)
         return out

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from generators import ParamError, get_template, make_variant
 from generators.core.variants import grade_response
-from generators.families import kalman as K
-from generators.families import kalman_numeric
+from generators.families import kalman, kalman_numeric
+from generators.families.kalman_params import COVARIANCES, form, shape_of
 from generators.lds_kalman import TOLERANCES, tolerance
 from grader import NumericAnswer, Status, VectorAnswer
 
@@ -131,7 +131,7 @@ def joint_posteriors(p: dict[str, Any]) -> dict[str, list[np.ndarray]]:
             Sxx[xs, xs] - gain @ Sxy[xs, ys].T,
         )
 
-    out: dict[str, list[np.ndarray]] = {q: [] for q in K.QUANTITIES}
+    out: dict[str, list[np.ndarray]] = {q: [] for q in kalman.QUANTITIES}
     for t in range(T):
         pm, pv = condition(t, t)
         mu, V = condition(t, t + 1)
@@ -160,7 +160,7 @@ def spd(n: int, draw: st.DrawFn, lo: float = 0.2) -> Any:
 
 def entries(draw: st.DrawFn, rows: int, cols: int, lo: float, hi: float) -> Any:
     flat = [draw(st.floats(lo, hi)) for _ in range(rows * cols)]
-    return K.form(rows, cols, flat)
+    return form(rows, cols, flat)
 
 
 @st.composite
@@ -191,7 +191,7 @@ def test_filter_equals_conditioning_of_the_joint_gaussian(params: dict[str, Any]
     reference = TEMPLATE.reference(full)
     joint = joint_posteriors(full)
     for t in range(len(full["obs"])):
-        for q in K.QUANTITIES:
+        for q in kalman.QUANTITIES:
             pid = f"{q}_{t}"
             want = joint[q][t]
             assert close(answers[pid], np.asarray(want).reshape(np.shape(answers[pid]))), pid
@@ -221,7 +221,7 @@ def test_sampled_variants_are_well_posed() -> None:
     for seed in SEEDS:
         v = make_variant(TEMPLATE, seed, render=False)
         p = v.params
-        sh = K.shape_of(p)
+        sh = shape_of(p)
         shapes.add((sh.n, sh.m, sh.k > 0))
         assert 2 <= sh.T <= 4, seed
         assert 1 <= len(p["ask"]) <= 3, seed
@@ -232,7 +232,7 @@ def test_sampled_variants_are_well_posed() -> None:
                 assert round(x, 2) == x, (
                     f"seed {seed}: {name} = {p[name]} is not as a person sets it"
                 )
-        for name in K.COVARIANCES:
+        for name in COVARIANCES:
             assert_spd(p[name], f"seed {seed} {name}")
             eig = np.linalg.eigvalsh(np.atleast_2d(np.asarray(p[name], dtype=float)))
             assert eig.max() <= 20 * eig.min(), f"seed {seed}: {name} ill-conditioned"
@@ -290,7 +290,7 @@ def test_sampler_honours_fixed_params() -> None:
     for two_d in ({"obs": [[1.0, 2.0], [0.5, 0.5]]}, {"u": [[1.0, 0.0]]}):
         for seed in range(5):
             v = make_variant(TEMPLATE, seed, two_d)
-            assert K.shape_of(v.params).n == 2
+            assert shape_of(v.params).n == 2
             assert {k: v.params[k] for k in two_d} == two_d
     for seed in range(5):
         v = make_variant(TEMPLATE, seed, {"obs": [0.4]})
@@ -298,7 +298,7 @@ def test_sampler_honours_fixed_params() -> None:
 
 
 def test_tolerances_cover_every_quantity() -> None:
-    assert set(TOLERANCES) == set(K.QUANTITIES)
+    assert set(TOLERANCES) == set(kalman.QUANTITIES)
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -398,7 +398,7 @@ def test_full_matrix_forms_normalize_to_the_canonical_json() -> None:
 # -- misconceptions -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", list(K.MISCONCEPTIONS))
+@pytest.mark.parametrize("code", list(kalman.MISCONCEPTIONS))
 def test_misconception_from_the_perturbed_model_comes_back(code: str) -> None:
     """The numpy filter with the mistake, made at every step or at the asked step only, gives a
     wrong answer; the grader names the mistake unless that value is right within tolerance (or
@@ -416,7 +416,7 @@ def test_misconception_from_the_perturbed_model_comes_back(code: str) -> None:
                 if within(spec, w):
                     assert result.correct and result.misconception is None
                     continue
-                others = [c for c in K.MISCONCEPTIONS if c != code]
+                others = [c for c in kalman.MISCONCEPTIONS if c != code]
                 assert result.misconception == code or any(
                     close(w, kalman_numeric.answers(v.params, c, only_at=at)[pid], 0.02, 0.02)
                     for c in others
@@ -475,6 +475,6 @@ def test_no_sympy_per_variant(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sympy, "lambdify", forbidden)
     monkeypatch.setattr(LatexPrinter, "doprint", forbidden)
     monkeypatch.setattr(sympy.Basic, "xreplace", forbidden)
-    K._evaluate.cache_clear()
+    kalman._evaluate.cache_clear()
     for seed in seeds:
         make_variant(TEMPLATE, seed)
