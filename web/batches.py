@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import os
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -111,6 +112,9 @@ class BatchRunner:
             self.on_complete(batch_id)
 
     def _run_local(self, batch_id: str) -> None:
+        hold = self.settings.test_batch_hold
+        while hold and os.path.exists(hold) and not self._stop.wait(0.01):
+            self.store.renew_lease(batch_id, self.settings.lease_seconds)
         b = self.store.batch(batch_id)
         lines = split_lines(self.store.batch_body(batch_id))
         numbered = [(n, raw) for n, raw in enumerate(lines, 1) if raw.strip()]

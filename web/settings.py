@@ -58,6 +58,8 @@ class WebSettings:
     broker_url: str | None = None
     batch_threads: int = 1
     lease_seconds: float = 60.0
+    # Test hook: while this file exists, in-process batches wait before grading.
+    test_batch_hold: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
@@ -81,6 +83,7 @@ class WebSettings:
             broker_url=env.get("SEQQUIZ_BROKER_URL", "").strip() or None,
             batch_threads=int(_number(env, "SEQQUIZ_BATCH_THREADS", d.batch_threads, 1)),
             lease_seconds=_number(env, "SEQQUIZ_BATCH_LEASE", d.lease_seconds, 1),
+            test_batch_hold=env.get("SEQQUIZ_TEST_BATCH_HOLD") or None,
         )
 
     def host_allowed(self, host: str) -> bool:
