@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import io
-import os
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
