@@ -30,7 +30,8 @@ from web.batches import BatchRunner, count_results, split_lines
 from web.problems import Problem, problem_response
 from web.ratelimit import RateLimiter
 from web.settings import WebSettings
-from web.webhooks import CallbackError, Deliverer, check_url
+from web.webhooks import Deliverer
+from worker.webhooks import CallbackError, check_url
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class Service:
         self.store = store
         self.settings = settings
         self.limiter = RateLimiter(settings.rate, settings.burst)
-        self.deliverer = Deliverer(store, settings)
+        self.deliverer = Deliverer(store, settings.webhooks, settings.broker_url)
         self.runner = BatchRunner(store, settings, self.deliverer.announce)
 
     # ---- the steps every request takes ----------------------------------------------------------
@@ -239,7 +240,7 @@ class Service:
     def create_batch(self, call: Call, callback_url: str | None) -> Response:
         if callback_url is not None:
             try:
-                check_url(callback_url, self.settings)
+                check_url(callback_url, self.settings.webhooks)
             except CallbackError as exc:
                 raise Problem(422, "callback-not-allowed", str(exc)) from None
         total = count_results(split_lines(call.body))

@@ -3,10 +3,11 @@ default. The store's URL is `store.config`'s; the queue's settings are `worker.c
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from worker.webhooks import WebhookSettings, WebhookSettingsError
 
 
 class SettingsError(ValueError):
@@ -26,15 +27,6 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float = 0.0)
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    text = env.get(name, "").strip().lower()
-    if text in ("", "0", "false", "no"):
-        return False
-    if text in ("1", "true", "yes"):
-        return True
-    raise SettingsError(f"{name}: must be 1 or 0 (got {text!r})")
-
-
 @dataclass(frozen=True)
 class WebSettings:
     # A grade request is a few hundred bytes; 1 MiB leaves room for the largest params.
@@ -48,13 +40,7 @@ class WebSettings:
     # that grades a class in bulk never meets it.
     rate: float = 50.0
     burst: float = 100.0
-    # Callback hosts an operator allows (exact host names, or `*.domain`); none by default.
-    callback_hosts: tuple[str, ...] = ()
-    # Whether a callback may reach loopback, private, link-local or reserved addresses.
-    callback_allow_private: bool = False
-    webhook_attempts: int = 8
-    webhook_backoff: float = 5.0  # seconds before the 2nd attempt; doubled each time after
-    webhook_timeout: float = 10.0
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     broker_url: str | None = None
     batch_threads: int = 1
     lease_seconds: float = 60.0
@@ -65,9 +51,10 @@ class WebSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
         env = os.environ if env is None else env
         d = cls()
-        hosts = tuple(
-            h.strip().lower() for h in env.get("SEQQUIZ_CALLBACK_HOSTS", "").split(",") if h.strip()
-        )
+        try:
+            webhooks = WebhookSettings.from_env(env)
+        except WebhookSettingsError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             max_body=int(_number(env, "SEQQUIZ_MAX_BODY", d.max_body, 1)),
             max_batch_bytes=int(_number(env, "SEQQUIZ_MAX_BATCH_BYTES", d.max_batch_bytes, 1)),
@@ -75,31 +62,9 @@ class WebSettings:
             max_variants=int(_number(env, "SEQQUIZ_MAX_VARIANTS", d.max_variants, 1)),
             rate=_number(env, "SEQQUIZ_RATE_LIMIT", d.rate),
             burst=_number(env, "SEQQUIZ_RATE_BURST", d.burst, 1),
-            callback_hosts=hosts,
-            callback_allow_private=_flag(env, "SEQQUIZ_CALLBACK_ALLOW_PRIVATE"),
-            webhook_attempts=int(_number(env, "SEQQUIZ_WEBHOOK_ATTEMPTS", d.webhook_attempts, 1)),
-            webhook_backoff=_number(env, "SEQQUIZ_WEBHOOK_BACKOFF", d.webhook_backoff),
-            webhook_timeout=_number(env, "SEQQUIZ_WEBHOOK_TIMEOUT", d.webhook_timeout, 0.1),
+            webhooks=webhooks,
             broker_url=env.get("SEQQUIZ_BROKER_URL", "").strip() or None,
             batch_threads=int(_number(env, "SEQQUIZ_BATCH_THREADS", d.batch_threads, 1)),
             lease_seconds=_number(env, "SEQQUIZ_BATCH_LEASE", d.lease_seconds, 1),
             test_batch_hold=env.get("SEQQUIZ_TEST_BATCH_HOLD") or None,
         )
-
-    def host_allowed(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        for pattern in self.callback_hosts:
-            if pattern.startswith("*."):
-                if host.endswith(pattern[1:]) and host != pattern[2:]:
-                    return True
-            elif host == pattern:
-                return True
-        return False
-
-    def address_allowed(self, address: str) -> bool:
-        if self.callback_allow_private:
-            return True
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return ip.is_global and not ip.is_multicast

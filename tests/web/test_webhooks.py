@@ -14,9 +14,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from store import Store
 from tests.web.conftest import Live
-from web.settings import WebSettings
-from web.webhooks import CallbackError, check_url
 from worker.testing import free_port
+from worker.webhooks import CallbackError, WebhookSettings, check_url
 
 SERVER_ENV = {
     "SEQQUIZ_CALLBACK_HOSTS": "127.0.0.1",
@@ -120,9 +119,7 @@ def test_a_receiver_down_at_first_gets_one_valid_signed_delivery(
 
 
 def test_callbacks_need_an_allowed_host_and_a_public_address() -> None:
-    s = WebSettings(
-        callback_hosts=("lms.example.edu", "*.school.example", "127.0.0.1", "localhost")
-    )
+    s = WebhookSettings(hosts=("lms.example.edu", "*.school.example", "127.0.0.1", "localhost"))
     with pytest.raises(CallbackError, match="allow-list"):
         check_url("https://evil.example/x", s, resolve=False)
     with pytest.raises(CallbackError, match="allow-list"):
@@ -135,7 +132,7 @@ def test_callbacks_need_an_allowed_host_and_a_public_address() -> None:
     for private in ("http://127.0.0.1:8080/x", "http://localhost/x"):
         with pytest.raises(CallbackError, match="private or reserved"):
             check_url(private, s)
-    allowed = WebSettings(callback_hosts=s.callback_hosts, callback_allow_private=True)
+    allowed = WebhookSettings(hosts=s.hosts, allow_private=True)
     assert check_url("http://127.0.0.1:8080/x", allowed)
     for address in (
         "10.1.2.3",
