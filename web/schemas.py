@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-ID = {"type": "string", "minLength": 1, "maxLength": 100}
+from generators import REGISTRY
+
+ID = {"type": "string", "enum": [t.id for t in REGISTRY]}
 ANY_OBJECT = {"type": "object"}
 
 PROBLEM = {
@@ -78,7 +80,7 @@ VARIANTS_REQUEST = {
     "properties": {
         "template": ID,
         "seed": {"type": "integer"},
-        "count": {"type": "integer"},
+        "count": {"type": "integer", "minimum": 1},
         "params": ANY_OBJECT,
         "tolerance": ANY_OBJECT,
         "answers": {"type": "boolean"},
