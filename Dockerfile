@@ -13,6 +13,8 @@ COPY generators ./generators
 COPY grader ./grader
 COPY seqquiz ./seqquiz
 COPY worker ./worker
+COPY store ./store
+COPY web ./web
 # hiredis: redis-py's C reply parser, several times faster on large batch replies.
 RUN pip install . hiredis \
     && useradd --create-home --uid 10001 seqquiz
