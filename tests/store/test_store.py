@@ -129,3 +129,20 @@ def test_sqlite_store_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     s.close()
+
+
+def test_a_group_of_grades_commits_once_and_twins_in_it_are_conflicts(store: Store) -> None:
+    def idem(key: str, fp: str = "a" * 64) -> IdemRecord:
+        return IdemRecord("k1", key, fp, 200, "application/json", None, b"{}")
+
+    assert store.save_grade(_row("k1", "before"), idem("x")) is None
+    conflicts = store.save_grades(
+        [
+            (_row("k1", "g1"), idem("x")),  # taken before the group
+            (_row("k1", "g2"), idem("y")),
+            (_row("k1", "g3"), idem("y")),  # a twin of the previous one
+            (_row("k1", "g4"), None),
+        ]
+    )
+    assert conflicts == [True, False, True, False]
+    assert [r.submission_id for r in store.submission_rows()] == ["before", "g2", "g4"]

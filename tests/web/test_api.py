@@ -92,6 +92,22 @@ def test_no_key_bad_key_revoked_key_are_401_and_a_missing_scope_403(live: Live) 
     assert rows(live) == []  # nothing refused was stored
 
 
+def test_a_key_revoked_while_the_server_runs_is_refused_within_a_second(live: Live) -> None:
+    import time
+
+    with Store(live.db_url) as s:
+        key, token = s.create_key("soon-revoked", ["grade"])
+        c = live.track(
+            httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {token}"})
+        )
+        assert c.get("/v1/templates").status_code == 200
+        s.revoke_key(key.id)
+    end = time.monotonic() + 10
+    while c.get("/v1/templates").status_code != 401:
+        assert time.monotonic() < end, "a revoked key was still accepted after 10 s"
+        time.sleep(0.05)  # polling the server's answer, bounded by the deadline
+
+
 def test_a_grade_key_never_sees_answers(live: Live) -> None:
     c = live.client("grade")
     wrong = {**GRADE, "response": {"h_2": "0.9", "y_1": "0.9"}}
