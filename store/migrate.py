@@ -60,7 +60,12 @@ def check(engine: Engine, url_shown: str) -> None:
         raise SchemaError(
             f"the store at {url_shown} has no tables yet; create them with `seqquiz db upgrade`"
         )
-    if rev is None or rev in known:
+    if rev is None:
+        raise SchemaError(
+            f"the store at {url_shown} has tables but no seqquiz schema revision: is it another "
+            "application's database? Give seqquiz a database of its own (SEQQUIZ_DATABASE_URL)"
+        )
+    if rev in known:
         raise SchemaError(
             f"the store at {url_shown} is at schema revision {rev or '(none)'}, this seqquiz "
             f"needs {want}; run `seqquiz db upgrade` (with the same SEQQUIZ_DATABASE_URL)"

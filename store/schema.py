@@ -58,6 +58,7 @@ submissions = Table(
     Column("graded_at", DateTime(timezone=True), nullable=False),
     Index("ix_submissions_batch_line", "batch_id", "line"),
     Index("ix_submissions_template_graded", "template", "graded_at"),
+    Index("ix_submissions_key_submission", "key_id", "submission_id"),
 )
 
 # draft-ietf-httpapi-idempotency-key-header: one row per (API key, Idempotency-Key), written in

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from sqlalchemy import inspect, select, text
 
-from store import SchemaError, Store
+from store import SchemaError, Store, migrate
 from store.db import IdemRecord, submission_row
 from store.db import now as utcnow
 from store.migrate import head
@@ -33,10 +33,22 @@ def test_migrations_upgrade_from_empty_to_the_tables_of_the_schema(db_url: str) 
 
 def test_a_store_whose_schema_is_behind_is_refused_with_the_command_to_run(db_url: str) -> None:
     s = Store(db_url)
+    migrate.upgrade(s.engine, "0001")  # a store made by an older seqquiz
+    with pytest.raises(SchemaError, match=r"at schema revision 0001.*run `seqquiz db upgrade`"):
+        s.check_schema(create_embedded=True)
+    assert s.upgrade() == ("0001", head())
+    s.check_schema()
+    indexes = {i["name"] for i in inspect(s.engine).get_indexes("submissions")}
+    assert "ix_submissions_key_submission" in indexes
+    s.close()
+
+
+def test_tables_without_a_seqquiz_revision_are_refused_as_someone_elses(db_url: str) -> None:
+    s = Store(db_url)
     s.upgrade()
     with s.engine.begin() as conn:
-        conn.execute(text("DELETE FROM alembic_version"))  # tables, but no revision: behind
-    with pytest.raises(SchemaError, match=r"run `seqquiz db upgrade`"):
+        conn.execute(text("DELETE FROM alembic_version"))
+    with pytest.raises(SchemaError, match="another application's database"):
         s.check_schema(create_embedded=True)
     s.close()
 

@@ -450,3 +450,50 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         c.close()
         other.close()
         server.stop()
+
+
+# ---- admin -------------------------------------------------------------------------------------
+
+
+def test_admin_regrade_reports_then_applies_with_history(live: Live) -> None:
+    week7 = {"template": "rnn-forward", "params": {**WEEK7, "ask": ["h_2"]}}
+    sid = f"regrade-{uuid.uuid4().hex[:8]}"
+    graded = live.client("grade").post(
+        "/v1/grade", json={**week7, "response": {"h_2": "0.10"}, "submission_id": sid}
+    )
+    assert graded.json()["score"] == 0.0
+    admin = live.client("admin")
+    ask = {"template": "rnn-forward", "tolerance": {"h_2": {"decimals": 1}}}
+    dry = admin.post("/v1/admin/regrade", json=ask).json()
+    mine = [c for c in dry["changes"] if c["submission_id"] == sid]
+    assert len(mine) == 1 and (mine[0]["old_score"], mine[0]["new_score"]) == (0.0, 1.0)
+    assert mine[0]["why"].startswith("h_2: 0.0 -> 1.0") and dry["applied"] is False
+    applied = admin.post("/v1/admin/regrade", json={**ask, "apply": True}).json()
+    assert applied["applied"] is True
+    again = admin.post("/v1/admin/regrade", json=ask).json()
+    assert not [c for c in again["changes"] if c["submission_id"] == sid]
+    with Store(live.db_url) as s:
+        row = next(r for r in s.submission_rows() if r.submission_id == sid)
+        assert [h.new_score for h in s.regrade_history(row.id)] == [1.0]
+        assert orjson.loads(row.result)["score"] == 0.0  # the answer given then is kept
+    problem(admin.post("/v1/admin/regrade", json={"since": "soon"}), 422, "invalid-request")
+    problem(admin.post("/v1/admin/regrade", json={"tolerance": [1]}), 422, "invalid-request")
+    problem(admin.post("/v1/admin/regrade", json={"apply": "yes"}), 422, "invalid-request")
+    problem(admin.post("/v1/admin/regrade", json={"template": "nope"}), 422, "unknown-template")
+
+
+def test_variants_limits_and_answers_flag(live: Live) -> None:
+    c = live.client("generate")
+    problem(
+        c.post("/v1/variants", json={"template": "rnn-forward", "count": 1001}),
+        413,
+        "too-many-variants",
+    )
+    problem(
+        c.post("/v1/variants", json={"template": "rnn-forward", "answers": "yes"}),
+        422,
+        "invalid-request",
+    )
+    problem(
+        c.post("/v1/variants", json={"template": "rnn-forward", "count": -1}), 422, "invalid-params"
+    )
