@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -130,6 +131,7 @@ class Service:
         self.runner = BatchRunner(store, settings, self.deliverer.announce)
         self.grades = GroupCommit(store)
         self._keys: dict[str, tuple[ApiKey | None, float]] = {}
+        self._in_flight: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     # ---- the steps every request takes ----------------------------------------------------------
     def lookup(self, token: str) -> ApiKey | None:
@@ -225,13 +227,31 @@ class Service:
         key = self.authorize(headers, "grade")
         idem = idempotency_key(headers)
         call = Call(key, body, idem, fingerprint("POST", path, query, body) if idem else "")
-        if idem is not None:
-            stored = self.store.stored_response(key.id, idem)
-            if stored is not None:
-                return replay(call, stored)
+        if idem is None:
+            return await self._grade(call)
+        # A twin of a request in flight in this process waits for it and replays its answer:
+        # one grade. (Twins on two servers both grade; the store keeps the first, and both
+        # answer with it.)
+        flight = (key.id, idem)
+        while (first := self._in_flight.get(flight)) is not None:
+            await asyncio.wait([first])
+        # No await from here to the registration below: the check and the claim are one step.
+        stored = self.store.stored_response(key.id, idem)
+        if stored is not None:
+            return replay(call, stored)
+        done = asyncio.get_running_loop().create_future()
+        self._in_flight[flight] = done
+        try:
+            return await self._grade(call)
+        finally:
+            if self._in_flight.get(flight) is done:
+                del self._in_flight[flight]
+            done.set_result(None)
+
+    async def _grade(self, call: Call) -> Response:
         row, out = self.prepare_grade(call)
         stored = await self.grades.save_grade(row, call.record(200, out))
-        if stored is not None:  # a concurrent request with this Idempotency-Key won
+        if stored is not None:  # a request with this Idempotency-Key on another server won
             return replay(call, stored)
         return Response(out, 200, media_type=JSON)
 
