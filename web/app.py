@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -28,6 +28,7 @@ from seqquiz import __version__, jobs
 from store import ApiKey, Store
 from store.db import IdemRecord, Stored, fingerprint, submission_row
 from store.db import now as utcnow
+from store.regrade import regrade
 from web import schemas
 from web.batches import BatchRunner, count_results, split_lines
 from web.grouping import GroupCommit
@@ -326,36 +327,14 @@ class Service:
         return b
 
     def regrade(self, call: Call) -> Response:
-        from store.regrade import regrade
-
         payload = parse_json_body(call.body)
         template = payload.get("template")
-        if template is not None:
-            try:
-                REGISTRY.get(template) if isinstance(template, str) else None
-            except TemplateError as exc:
-                raise job_problem(exc) from None
-            if not isinstance(template, str):
-                raise Problem(
-                    422, "invalid-request", f"template: must be a string (got {template!r:.60})"
-                )
+        if template is not None and not isinstance(template, str):
+            raise Problem(
+                422, "invalid-request", f"template: must be a string (got {template!r:.60})"
+            )
         since = payload.get("since")
-        since_t = None
-        if since is not None:
-            try:
-                since_t = datetime.fromisoformat(str(since)) if isinstance(since, str) else None
-            except ValueError:
-                since_t = None
-            if since_t is None:
-                raise Problem(
-                    422,
-                    "invalid-request",
-                    f"since: must be an ISO 8601 date or time (got {since!r:.60})",
-                )
-            if since_t.tzinfo is None:
-                from datetime import UTC
-
-                since_t = since_t.replace(tzinfo=UTC)
+        since_t = parse_since(since) if since is not None else None
         tolerance = payload.get("tolerance")
         if tolerance is not None and not isinstance(tolerance, dict):
             raise Problem(
@@ -367,10 +346,25 @@ class Service:
                 422, "invalid-request", f"apply: must be true or false (got {apply!r:.60})"
             )
         try:
+            if template is not None:
+                REGISTRY.get(template)
             report = regrade(self.store, template, since_t, tolerance, apply)
         except (TemplateError, GraderError) as exc:
             raise job_problem(exc) from None
         return self.keep(call, json_response(report.to_json()))
+
+
+def parse_since(value: Any) -> datetime:
+    """An ISO 8601 date or time; UTC when it names no zone."""
+    try:
+        t = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        t = None
+    if t is None:
+        raise Problem(
+            422, "invalid-request", f"since: must be an ISO 8601 date or time (got {value!r:.60})"
+        )
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
