@@ -22,7 +22,7 @@ ADMIN_URL = os.environ.get(
 BACKENDS = ("sqlite", "postgresql")
 
 
-def _libpq(url: str) -> str:
+def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -30,12 +30,12 @@ def _libpq(url: str) -> str:
 def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for this session; dropped afterwards."""
     name = f"seqquiz_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq(ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(ADMIN_URL), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(_libpq(ADMIN_URL), autocommit=True) as conn:
+        with psycopg.connect(libpq_url(ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

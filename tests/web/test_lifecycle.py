@@ -10,8 +10,12 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
 
 from store import Store, migrate
+from tests.store.databases import ADMIN_URL, emptied, libpq_url
 from tests.web.live import REPO, LiveServer, make_keys
 from tests.web.test_api import batch_file, local_grade_batch, wait_complete
 
@@ -63,3 +67,28 @@ def test_a_batch_of_a_killed_server_is_finished_by_the_next_one(tmp_path: Path) 
         lines = [r.line for r in s.submission_rows()]
     assert len(lines) == len(set(lines)) == 18
     assert orjson.loads(results.splitlines()[0])["submission_id"] == "a"
+
+
+def test_readyz_is_503_while_the_store_is_unreachable(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = emptied(request.getfixturevalue("postgres_url"))
+    make_keys(db)
+    name = make_url(db).database
+    server = LiveServer(tmp_path, db).start()
+    admin = psycopg.connect(libpq_url(ADMIN_URL), autocommit=True)
+    try:
+        assert httpx.get(server.url + "/readyz").json() == {"status": "ready"}
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        down = httpx.get(server.url + "/readyz")
+        assert down.status_code == 503 and down.json()["code"] == "store-unavailable"
+        assert httpx.get(server.url + "/healthz").status_code == 200  # alive, not ready
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert httpx.get(server.url + "/readyz").status_code == 200
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.close()
+        server.stop()
