@@ -15,6 +15,8 @@ COPY generators ./generators
 COPY grader ./grader
 COPY seqquiz ./seqquiz
 COPY worker ./worker
+COPY store ./store
+COPY web ./web
 # Every runtime dependency at the version the test suite ran with (constraints.txt; hiredis, the
 # C reply parser, comes with redis[hiredis]).
 RUN pip install --constraint constraints.txt . \

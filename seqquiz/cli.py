@@ -613,5 +613,9 @@ def _batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool
         click.echo(f"wrote {n} results -> {output}", err=True)
 
 
+from seqquiz.serve_cli import register  # noqa: E402  (the HTTP service's commands)
+
+register(main)
+
 if __name__ == "__main__":
     main()

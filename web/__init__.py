@@ -1,0 +1,1 @@
+"""The HTTP door of seqquiz (`seqquiz serve`): a FastAPI app over `seqquiz.jobs` and `store`."""
