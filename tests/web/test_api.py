@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from generators import REGISTRY
+from generators import REGISTRY, get_template
 from seqquiz import jobs
 from store import Store
 from tests.web.conftest import Live
@@ -162,7 +162,7 @@ def test_grade_is_the_cli_output_and_is_stored_before_the_answer(live: Live) -> 
     assert bytes(row.result) == resp.content
     assert (row.template, row.version, row.submission_id, row.seed) == (
         "rnn-forward",
-        1,
+        get_template("rnn-forward").version,
         "s-1",
         None,
     )
