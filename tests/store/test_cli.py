@@ -68,13 +68,17 @@ def test_a_command_on_a_store_behind_says_which_command_to_run(db_url: str) -> N
 
 
 def _store_grade(s: Store, response: dict, tolerance: dict | None = None) -> None:
+    from generators import get_template
     from seqquiz import jobs
 
     payload = {"template": "rnn-forward", "params": {**WEEK7, "ask": ["h_2"]}, "response": response}
     if tolerance is not None:
         payload["tolerance"] = tolerance
     result = jobs.grade(payload)
-    s.save_grade(submission_row("k", payload, result, orjson.dumps(result), utcnow(), 1), None)
+    # Stored as the server stores it: the version that graded it, today's template's own.
+    version = get_template("rnn-forward").version
+    row = submission_row("k", payload, result, orjson.dumps(result), utcnow(), version)
+    s.save_grade(row, None)
 
 
 def test_regrade_with_a_looser_tolerance_reports_then_applies_keeping_history(db_url: str) -> None:
@@ -107,4 +111,26 @@ def test_regrade_with_a_looser_tolerance_reports_then_applies_keeping_history(db
     assert "regraded 0 submissions" in err
     code, out, err = run(db_url, "regrade", "--since", "yesterday")
     assert code == 2 and "--since" in err
+    s.close()
+
+
+def test_regrade_reports_a_grade_stored_under_an_older_template_version_and_keeps_it(
+    db_url: str,
+) -> None:
+    """The regrade would otherwise grade a v1 submission against today's variant of the seed."""
+    from generators import get_template
+    from seqquiz import jobs
+
+    s = Store(db_url)
+    s.upgrade()
+    payload = {"template": "rnn-forward", "params": {**WEEK7, "ask": ["h_2"]}}
+    payload["response"] = {"h_2": "0.10"}
+    result = jobs.grade(payload)
+    old = get_template("rnn-forward").version - 1
+    s.save_grade(submission_row("k", payload, result, orjson.dumps(result), utcnow(), old), None)
+    code, out, err = run(db_url, "regrade", "--tolerance", '{"h_2": {"decimals": 1}}', "--apply")
+    assert code == 0, err
+    [change] = [orjson.loads(line) for line in out.splitlines()]
+    assert change["new_score"] is None and "version-mismatch" in change["why"]
+    assert s.regrade_history(change["row"]) == []
     s.close()
