@@ -701,11 +701,15 @@ class MultiSelectAnswer(AnswerSpec):
 
 @dataclass(frozen=True, slots=True)
 class IntSequenceAnswer(AnswerSpec):
-    """A sequence of integers (a state path); partial credit per position."""
+    """A sequence of integers (a state path); partial credit per position. With `states`, every
+    entry must be a state 0..states-1: a path outside is invalid, not a wrong path, and
+    `from_one` (when given) names the mistake of a path whose entries are all within 1..states."""
 
     kind: ClassVar[str] = "int_sequence"
     value: tuple[int, ...]
     misconceptions: tuple[Misconception, ...] = ()
+    states: int | None = None
+    from_one: Misconception | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", tuple(int(v) for v in self.value))
@@ -751,6 +755,18 @@ class IntSequenceAnswer(AnswerSpec):
         for m in self.misconceptions:
             if tuple(got) == tuple(m.value):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
+        if self.states is not None:
+            outside = [i for i, s in enumerate(got) if not 0 <= s < self.states]
+            if outside:
+                # Counting positions of a path that is no path would grade a misreading.
+                if self.from_one is not None and all(1 <= s <= self.states for s in got):
+                    m = self.from_one
+                    return PartResult(0.0, Status.INVALID, m.message, m.code)
+                i = outside[0]
+                last = self.states - 1
+                return _invalid(
+                    f"entry {i}: {got[i]} is not a state; the states are numbered from 0 to {last}"
+                )
         score = round((n - len(wrong)) / n, 6)
         return PartResult(
             score,
@@ -759,11 +775,14 @@ class IntSequenceAnswer(AnswerSpec):
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "value": list(self.value)}
+        out: dict[str, Any] = {"kind": self.kind, "value": list(self.value)}
+        if self.states is not None:
+            out["states"] = self.states
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IntSequenceAnswer:
-        return cls(tuple(data["value"]))
+        return cls(tuple(data["value"]), states=data.get("states"))
 
     def correct_response(self) -> list[int]:
         return list(self.value)
