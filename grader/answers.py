@@ -36,6 +36,15 @@ MAX_BITS_CHARS = 256
 NONE_WORDS = frozenset({"none", "none of these", "none of them", "nothing", "\u2205"})
 # The value of a student page's "none of these" box (a multi-select's explicit empty answer).
 NONE_VALUE = "none"
+# The option that the exports add to every multi-select: how a checkbox says "none".
+NONE_OF_THESE = "none of these"
+# How a multi-select label says to type the answer, and what the exports say instead.
+TYPED_SELECTION = (
+    ": give their letters, such as B, C, or write none; when none does, any letter scores 0."
+)
+TICKED_SELECTION = (
+    f": tick each one, or only “{NONE_OF_THESE}” when none does; with it, any other tick scores 0."
+)
 # Characters that separate option ids in typed text, so an id may not contain them.
 _SELECTION_SPLIT_RE = re.compile(r"[\s,;]+")
 _SELECTION_BAD_CHARS = frozenset(" \t\n\r,;[](){}'\"")
@@ -675,7 +684,11 @@ class MultiSelectAnswer(AnswerSpec):
         return label
 
     def prompt(self, label: str) -> str:
-        return f"{label} (select all that apply)"
+        """The exports' prompt: a box per option and one more, "none of these" (seqquiz's
+        typed "none"); a label that says how to type the answer says how to tick it instead."""
+        if label.endswith(TYPED_SELECTION):
+            return label.removesuffix(TYPED_SELECTION) + TICKED_SELECTION
+        return f"{label} (select all that apply, or only “{NONE_OF_THESE}”)"
 
     def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
         # An empty checkbox group submits nothing, which must stay an unanswered part: "none"
