@@ -18,6 +18,7 @@ from generators.core.template import Template
 from generators.families import concepts, concepts_numeric
 from generators.families.concepts import ms
 from grader import AnswerSpec, MultiSelectAnswer
+from grader.answers import TYPED_SELECTION
 
 ARCHS = ("feedforward", "rnn")
 ARCH_WORDS = {"feedforward": "feed-forward net", "rnn": "recurrent net"}
@@ -233,8 +234,7 @@ class ContextWindow(Template):
     def label(self, part_id: str) -> str:
         return (
             "Which setups have enough sound to recognize the phoneme now? Select every one that "
-            "does (possibly none, possibly all): give their letters, such as B, C, or write none; "
-            "when none does, any letter scores 0."
+            "does (possibly none, possibly all)" + TYPED_SELECTION
         )
 
     def render(

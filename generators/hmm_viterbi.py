@@ -100,7 +100,9 @@ class HmmViterbi(hmm.HmmTemplate):
                     # A right path is never a mistake; two mistakes with one path: the first.
                     if m.value != right and all(m.value != w.value for w in wrong):
                         wrong.append(m)
-                out[p] = IntSequenceAnswer(right, tuple(wrong))
+                n = len(params["pi"])
+                outside = ONE_BASED.at(None, "outside", n=n, last=n - 1)
+                out[p] = IntSequenceAnswer(right, tuple(wrong), states=n, from_one=outside)
             else:
                 out[p] = NumericAnswer(
                     answers[p],

@@ -36,6 +36,15 @@ MAX_BITS_CHARS = 256
 NONE_WORDS = frozenset({"none", "none of these", "none of them", "nothing", "\u2205"})
 # The value of a student page's "none of these" box (a multi-select's explicit empty answer).
 NONE_VALUE = "none"
+# The option that the exports add to every multi-select: how a checkbox says "none".
+NONE_OF_THESE = "none of these"
+# How a multi-select label says to type the answer, and what the exports say instead.
+TYPED_SELECTION = (
+    ": give their letters, such as B, C, or write none; when none does, any letter scores 0."
+)
+TICKED_SELECTION = (
+    f": tick each one, or only “{NONE_OF_THESE}” when none does; with it, any other tick scores 0."
+)
 # Characters that separate option ids in typed text, so an id may not contain them.
 _SELECTION_SPLIT_RE = re.compile(r"[\s,;]+")
 _SELECTION_BAD_CHARS = frozenset(" \t\n\r,;[](){}'\"")
@@ -675,7 +684,11 @@ class MultiSelectAnswer(AnswerSpec):
         return label
 
     def prompt(self, label: str) -> str:
-        return f"{label} (select all that apply)"
+        """The exports' prompt: a box per option and one more, "none of these" (seqquiz's
+        typed "none"); a label that says how to type the answer says how to tick it instead."""
+        if label.endswith(TYPED_SELECTION):
+            return label.removesuffix(TYPED_SELECTION) + TICKED_SELECTION
+        return f"{label} (select all that apply, or only “{NONE_OF_THESE}”)"
 
     def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
         # An empty checkbox group submits nothing, which must stay an unanswered part: "none"
@@ -701,11 +714,15 @@ class MultiSelectAnswer(AnswerSpec):
 
 @dataclass(frozen=True, slots=True)
 class IntSequenceAnswer(AnswerSpec):
-    """A sequence of integers (a state path); partial credit per position."""
+    """A sequence of integers (a state path); partial credit per position. With `states`, every
+    entry must be a state 0..states-1: a path outside is invalid, not a wrong path, and
+    `from_one` (when given) names the mistake of a path whose entries are all within 1..states."""
 
     kind: ClassVar[str] = "int_sequence"
     value: tuple[int, ...]
     misconceptions: tuple[Misconception, ...] = ()
+    states: int | None = None
+    from_one: Misconception | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", tuple(int(v) for v in self.value))
@@ -751,6 +768,18 @@ class IntSequenceAnswer(AnswerSpec):
         for m in self.misconceptions:
             if tuple(got) == tuple(m.value):
                 return PartResult(0.0, Status.INCORRECT, f"Incorrect. {m.message}", m.code)
+        if self.states is not None:
+            outside = [i for i, s in enumerate(got) if not 0 <= s < self.states]
+            if outside:
+                # Counting positions of a path that is no path would grade a misreading.
+                if self.from_one is not None and all(1 <= s <= self.states for s in got):
+                    m = self.from_one
+                    return PartResult(0.0, Status.INVALID, m.message, m.code)
+                i = outside[0]
+                last = self.states - 1
+                return _invalid(
+                    f"entry {i}: {got[i]} is not a state; the states are numbered from 0 to {last}"
+                )
         score = round((n - len(wrong)) / n, 6)
         return PartResult(
             score,
@@ -759,11 +788,14 @@ class IntSequenceAnswer(AnswerSpec):
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "value": list(self.value)}
+        out: dict[str, Any] = {"kind": self.kind, "value": list(self.value)}
+        if self.states is not None:
+            out["states"] = self.states
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IntSequenceAnswer:
-        return cls(tuple(data["value"]))
+        return cls(tuple(data["value"]), states=data.get("states"))
 
     def correct_response(self) -> list[int]:
         return list(self.value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,15 @@ def run(args: list[str]) -> str:
     return proc.stdout
 
 
-def main() -> None:
+@cache
+def markdown(template: str, seed: int) -> str:
+    """One variant in Markdown without its document title."""
+    md = run(["generate", template, "--seed", str(seed), "--format", "markdown"])
+    return md.split("\n", 2)[2].strip()
+
+
+def tour() -> str:
+    """docs/tour.md as it should read now."""
     out = [
         "# A tour of seqquiz",
         "",
@@ -59,28 +68,21 @@ def main() -> None:
         out += [f"## `seqquiz {shown}`", "", "```", run(args).rstrip(), "```", ""]
     out += ["# One variant of each family, with its worked solution", ""]
     for title, template, seed in FAMILIES:
-        md = run(["generate", template, "--seed", str(seed), "--format", "markdown"])
-        body = md.split("\n", 2)[2]  # drop the document title
         out += [
             f"## {title} (`seqquiz generate {template} --seed {seed} --format markdown`)",
             "",
-            body.strip(),
+            markdown(template, seed),
             "",
         ]
-    (ROOT / "docs" / "tour.md").write_text("\n".join(out))
-    print("wrote docs/tour.md")
-    write_readme_families()
+    return "\n".join(out)
 
 
-def write_readme_families() -> None:
-    """One variant of each family, folded, between the README's tour markers."""
+def with_families(text: str) -> str:
+    """The README `text` with one variant of each family, folded, between its tour markers."""
     blocks = []
     for title, template, seed in FAMILIES:
-        md = run(["generate", template, "--seed", str(seed), "--format", "markdown"])
         body = (
-            ("\n" + md.split("\n", 2)[2].strip())
-            .replace("\n## ", "\n#### ")
-            .replace("\n# ", "\n### ")
+            ("\n" + markdown(template, seed)).replace("\n## ", "\n#### ").replace("\n# ", "\n### ")
         )
         blocks += [
             "<details>",
@@ -91,12 +93,17 @@ def write_readme_families() -> None:
             "</details>",
             "",
         ]
-    readme = ROOT / "README.md"
-    text = readme.read_text()
     start, end = "<!-- tour:start -->", "<!-- tour:end -->"
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
-    readme.write_text(head + start + "\n" + "\n".join(blocks) + end + tail)
+    return head + start + "\n" + "\n".join(blocks) + end + tail
+
+
+def main() -> None:
+    (ROOT / "docs" / "tour.md").write_text(tour())
+    print("wrote docs/tour.md")
+    readme = ROOT / "README.md"
+    readme.write_text(with_families(readme.read_text()))
     print("wrote the families into README.md")
 
 

@@ -11,7 +11,6 @@ import orjson
 
 from generators import (
     REGISTRY,
-    ParamError,
     TemplateError,
     Variant,
     check_version,
@@ -278,8 +277,9 @@ def grade_lines(lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[d
 
 
 def check_count(count: int, limit: int, why: str = "") -> None:
+    # A field of the request, beside the params: named as the request names it.
     if not 1 <= count <= limit:
-        raise ParamError("count", count, f"must be from 1 to {limit}{why}")
+        raise SubmissionError(f"count: must be from 1 to {limit}{why} (got {count!r})")
 
 
 def variants(

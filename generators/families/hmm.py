@@ -102,7 +102,12 @@ MISTAKES = by_code(
                 "": (
                     "Each state in this path is one more than in the most likely path. The states are "
                     "numbered from 0, not from 1: state 0 is the first row of A and of B."
-                )
+                ),
+                # Said of a path with state N in it, which is no path: not graded.
+                "outside": (
+                    "This path names state {n}, but there are {n} states, numbered from 0 to {last}, "
+                    "not from 1: state 0 is the first row of A and of B."
+                ),
             },
         ),
     )

@@ -16,6 +16,7 @@ from typing import Any
 from generators import Variant
 from grader import AnswerSpec
 from grader.answers import (
+    NONE_OF_THESE,
     BitStringAnswer,
     ChoiceAnswer,
     IntSequenceAnswer,
@@ -56,8 +57,6 @@ MOODLE_FRACTIONS = (
     0.05,
     0.0,
 )
-# The option that stands for an empty multi-select answer.
-NONE_OF_THESE = "none of these"
 # A fixed timestamp makes zips byte-identical from run to run (the zip epoch).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -213,11 +212,9 @@ def _choice_blanks(pid: str, spec: ChoiceAnswer, points: float) -> tuple[Blank, 
 
 
 def _multi_blanks(pid: str, spec: MultiSelectAnswer, points: float) -> tuple[Blank, ...]:
-    value, options = tuple(spec.value), tuple(spec.options)
-    if not value:
-        # An LMS needs an option worth 100 %: "none of these" stands for the empty answer
-        # (any wrong option picked with it scores 0, as seqquiz scores any pick).
-        value, options = (NONE_OF_THESE,), (*options, NONE_OF_THESE)
+    # "none of these" on every multi-select: an LMS needs an option worth 100 % for the empty
+    # answer, and offered only then it would tell the answer.
+    value, options = tuple(spec.value) or (NONE_OF_THESE,), (*spec.options, NONE_OF_THESE)
     return (
         Blank(
             pid,
@@ -416,13 +413,16 @@ def multi_fractions(options: Sequence[str], correct: Sequence[str]) -> dict[str,
     """Per-option fractions that make an LMS's "sum of picked fractions, clamped to [0, 1]" equal
     seqquiz's multi-select score max(0, hits/|correct| - false picks/|wrong|)."""
     right = set(correct)
-    wrong = [o for o in options if o not in right]
-    # When nothing qualifies seqquiz scores any pick 0, so one wrong option cancels "none".
-    penalty = 1.0 if right == {NONE_OF_THESE} else 1.0 / len(wrong)
+    wrong = [o for o in options if o not in right and o != NONE_OF_THESE]
+    # When nothing qualifies seqquiz scores any pick 0, so one wrong option cancels "none";
+    # "none" picked with options is refused by seqquiz, so it cancels them all.
+    penalty = 1.0 if right == {NONE_OF_THESE} or not wrong else 1.0 / len(wrong)
     out = {}
     for o in options:
         if o in right:
             out[o] = 1.0 / len(right)
+        elif o == NONE_OF_THESE:
+            out[o] = -1.0
         else:
             out[o] = -penalty
     return out

@@ -16,13 +16,17 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
+import psycopg
 import pytest
 from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
@@ -31,6 +35,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError
 
 from seqquiz import jobs
+from store import Store
 from tests.deploy.compose import (
     ROOT,
     console_script,
@@ -52,10 +57,11 @@ from worker.testing import REDIS_SERVER, free_port
 START_TIMEOUT = 300.0
 
 
-def compose_for(password: str) -> dict[str, Any]:
-    """The compose file as Compose would run it with only REDIS_PASSWORD set: every other
+def compose_for(password: str, postgres_password: str = "postgres-secret") -> dict[str, Any]:
+    """The compose file as Compose would run it with only the two passwords set: every other
     variable takes the file's own default."""
-    return interpolate(load_raw(), {"REDIS_PASSWORD": password})
+    env = {"REDIS_PASSWORD": password, "POSTGRES_PASSWORD": postgres_password}
+    return interpolate(load_raw(), env)
 
 
 def cmdline(pid: int) -> str:
@@ -80,7 +86,8 @@ class Stack:
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
         self.password = secrets.token_hex(24)
-        self.compose = compose_for(self.password)
+        self.postgres_password = secrets.token_hex(24)
+        self.compose = compose_for(self.password, self.postgres_password)
         self.running: dict[str, Running] = {}
 
     def service(self, name: str) -> dict[str, Any]:
@@ -126,6 +133,8 @@ class Stack:
         run = self.running.pop(name, None)
         if run is not None:
             stop_group(run.proc)
+            for folder in run.facts.get("remove", ()):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def stop_all(self) -> None:
         for name in reversed(list(self.running)):
@@ -276,6 +285,198 @@ def check_worker(stack: Stack, name: str, run: Running) -> None:
     assert stack.password not in cmdline(run.proc.pid)
 
 
+# -- postgres -----------------------------------------------------------------------------------
+
+# Where the official image keeps its cluster (its PGDATA): the volume must be mounted there.
+PGDATA = "/var/lib/postgresql/data"
+
+
+def postgres_binary(name: str) -> str:
+    """A PostgreSQL server program: on PATH, else Debian's versioned folder (the newest)."""
+    found = shutil.which(name) or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
+    )
+    assert found, f"{name} is not installed here (Debian: apt-get install postgresql)"
+    return str(found)
+
+
+def postgres_version(image: str) -> str:
+    m = re.fullmatch(r"postgres:(\d+\.\d+)[\w.-]*", image)
+    assert m, f"not a pinned postgres image: {image!r}"
+    return m[1]
+
+
+def start_postgres(stack: Stack, name: str) -> Running:
+    """The image's entrypoint, natively: initdb as POSTGRES_USER with POSTGRES_PASSWORD (from a
+    file, never a command line), password logins over TCP, then the server (the image's own
+    command, `postgres`) on a free port of the loopback, and POSTGRES_DB created."""
+    env = stack.service(name)["environment"]
+    user, password, db = env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], env["POSTGRES_DB"]
+    assert PGDATA in stack.mounts(name), f"{name}: no volume at {PGDATA}: the data would be lost"
+    # PostgreSQL refuses to run as root: as root (the tests' usual case) it runs as `postgres`,
+    # in a folder of its own that this user can reach (pytest's is root's alone).
+    as_root = os.geteuid() == 0
+    home = Path(tempfile.mkdtemp(prefix="seqquiz-compose-pg-"))
+    data, pwfile, log = home / "data", home / "pwfile", home / "postgres.log"
+    pwfile.write_text(password + "\n")
+    drop: dict[str, Any] = {}
+    if as_root:
+        shutil.chown(home, "postgres", "postgres")
+        shutil.chown(pwfile, "postgres", "postgres")
+        drop = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    pwfile.chmod(0o600)
+    initdb = [postgres_binary("initdb"), "-D", str(data), "-U", user, f"--pwfile={pwfile}"]
+    initdb += ["--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8"]
+    done = subprocess.run(initdb, capture_output=True, text=True, cwd=home, **drop)
+    pwfile.unlink()
+    assert done.returncode == 0, done.stdout + done.stderr
+    for _ in range(5):  # a free port can be taken between choosing and binding it
+        port = free_port()
+        argv = [postgres_binary("postgres"), "-D", str(data), "-c", f"port={port}"]
+        argv += ["-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={home}"]
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                argv, cwd=home, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                **drop,
+            )  # fmt: skip
+        run = Running(proc, log, {5432: port}, {"port": port, "home": home, "remove": [home]})
+        deadline = time.monotonic() + START_TIMEOUT
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready = subprocess.run(
+                [postgres_binary("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
+            )
+            if ready.returncode == 0:
+                login = {"host": "127.0.0.1", "port": port, "user": user, "password": password}
+                with psycopg.connect(dbname="postgres", autocommit=True, **login) as conn:
+                    if db != "postgres":
+                        conn.execute(f'CREATE DATABASE "{db}"')
+                return run
+            time.sleep(0.05)  # not accepting connections yet
+        stop_group(proc)
+        if "Address already in use" not in log.read_text(errors="replace"):
+            break
+    shutil.rmtree(home, ignore_errors=True)
+    raise failed(run, f"{name} did not start")
+
+
+def check_postgres(stack: Stack, name: str, run: Running) -> None:
+    env = stack.service(name)["environment"]
+    user, db, port = env["POSTGRES_USER"], env["POSTGRES_DB"], run.facts["port"]
+    assert env["POSTGRES_PASSWORD"] == stack.postgres_password
+    login = {"host": "127.0.0.1", "port": port, "user": user, "dbname": db}
+    with psycopg.connect(password=stack.postgres_password, **login) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        assert conn.execute("SELECT current_user, current_database()").fetchone() == (user, db)
+    # The image pins what ran here: the same major version (its on-disk format).
+    image = stack.service(name)["image"]
+    assert version.split(".")[0] == postgres_version(image).split(".")[0], (image, version)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(password="not-" + stack.postgres_password, **login).close()
+    # The compose health check, pointed at this server.
+    test = stack.service(name)["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL", test
+    isready = shlex.quote(postgres_binary("pg_isready"))
+    probe = re.sub(r"\bpg_isready\b", f"{isready} -h 127.0.0.1 -p {port}", test[1])
+    assert subprocess.run(["sh", "-c", probe], capture_output=True).returncode == 0, probe
+    assert stack.postgres_password not in cmdline(run.proc.pid)
+    assert stack.postgres_password not in probe
+
+
+# -- web ----------------------------------------------------------------------------------------
+
+
+def shims(stack: Stack, name: str) -> Path:
+    """A folder for PATH with the programs a shell command of the image names: the project's
+    console scripts (from this checkout) and `python` (this interpreter)."""
+    folder = stack.scratch / name / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    scripts = {"python": [sys.executable]}
+    scripts |= {s: console_script(s) or [] for s in ("seqquiz",)}
+    for program, argv in scripts.items():
+        path = folder / program
+        path.write_text(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
+        path.chmod(0o755)
+    return folder
+
+
+def start_web(stack: Stack, name: str) -> Running:
+    """The compose command (a shell line: migrate, then serve) with its port replaced by a free
+    one of the loopback; ready when /readyz answers 200 (store and broker reachable)."""
+    env = stack.environment(name)
+    env["PATH"] = f"{shims(stack, name)}{os.pathsep}{env.get('PATH', '')}"
+    log = stack.scratch / name / "web.log"
+    for _ in range(5):
+        port = free_port()
+        sh, flag, line = stack.argv(name)
+        assert flag == "-c", stack.service(name)["command"]
+        native, n = re.subn(r"--port 8000\b", f"--port {port}", line)
+        native, m = re.subn(r"--host 0\.0\.0\.0\b", "--host 127.0.0.1", native)
+        assert n == m == 1, f"{name}: the command has no --host 0.0.0.0 --port 8000: {line}"
+        run = Running(spawn([sh, flag, native], log, env), log, {8000: port}, {"env": env})
+        run.facts["url"] = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT
+        while run.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(run.facts["url"] + "/readyz", timeout=5).status_code == 200:
+                    return run
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # not listening (or not ready) yet
+        stop_group(run.proc)
+        if "address already in use" not in log.read_text(errors="replace").lower():
+            break
+    raise failed(run, f"{name} did not become ready")
+
+
+def check_web(stack: Stack, name: str, run: Running) -> None:
+    """Migrated, a key made with the CLI as the compose file's comment says, a grade answered
+    as the CLI answers it and stored in PostgreSQL; the health check passes."""
+    env, url = run.facts["env"], run.facts["url"]
+    keys = subprocess.run(
+        ["sh", "-c", "seqquiz keys create compose-test --scope grade --json"],
+        env=env, capture_output=True, text=True, cwd=ROOT, timeout=START_TIMEOUT,
+    )  # fmt: skip
+    assert keys.returncode == 0, keys.stderr
+    token = json.loads(keys.stdout)["key"]
+    payload = {"template": "rnn-forward", "seed": 7, "response": {}, "submission_id": "c-1"}
+    resp = httpx.post(
+        url + "/v1/grade", json=payload, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == jobs.grade(payload)
+    db_url = env["SEQQUIZ_DATABASE_URL"]
+    assert db_url.startswith("postgresql"), db_url
+    with Store(db_url) as store:
+        assert [r.submission_id for r in store.submission_rows()] == ["c-1"]
+    test = stack.service(name)["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL", test
+    probe = test[1].replace("127.0.0.1:8000", url.removeprefix("http://"))
+    assert probe != test[1], test
+    check = subprocess.run(["sh", "-c", probe], env=env, capture_output=True)
+    assert check.returncode == 0, check.stderr
+    for pid in [run.proc.pid, *children(run.proc.pid)]:
+        assert stack.postgres_password not in cmdline(pid)
+        assert stack.password not in cmdline(pid)
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant of a process (from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, parent in parents.items() if parent == p]
+        out += kids
+        todo += kids
+    return out
+
+
 # -- the table: one entry per service ------------------------------------------------------------
 
 
@@ -289,6 +490,8 @@ NATIVE: dict[str, Native] = {
     "redis": Native(start_redis, check_redis),
     "worker": Native(start_worker, check_worker),
     "worker-interactive": Native(start_worker, check_worker),
+    "postgres": Native(start_postgres, check_postgres),
+    "web": Native(start_web, check_web),
 }
 # A command name in the compose file -> the program here (the queue tests' override applies).
 NATIVE_BINARIES = {"redis-server": REDIS_SERVER}
@@ -337,11 +540,12 @@ def test_compose_file_follows_the_compose_spec() -> None:
 
 def test_the_password_is_on_no_command_line() -> None:
     """`ps` shows a process's arguments to every user; `docker inspect` shows a health check."""
-    password = secrets.token_hex(24)
-    compose = compose_for(password)
+    password, postgres_password = secrets.token_hex(24), secrets.token_hex(24)
+    compose = compose_for(password, postgres_password)
     for name, svc in compose["services"].items():
         for key in ("command", "entrypoint", "healthcheck"):
             assert password not in json.dumps(svc.get(key)), f"{name}.{key}"
+            assert postgres_password not in json.dumps(svc.get(key)), f"{name}.{key}"
     redis_env = compose["services"]["redis"].get("environment") or {}
     assert password not in json.dumps(redis_env), "redis needs no password in its environment"
 
@@ -377,7 +581,9 @@ def test_images_are_pinned() -> None:
         image = svc.get("image")
         if "build" in svc or image in built:
             continue
-        assert image and re.search(r"(:\d+\.\d+\.\d+[\w.-]*|@sha256:[0-9a-f]{64})$", image), (
+        # PostgreSQL (since 10) numbers a release major.minor: that is its exact version.
+        exact = r"\d+\.\d+" if image and image.startswith("postgres:") else r"\d+\.\d+\.\d+"
+        assert image and re.search(rf"(:{exact}(-[\w.-]+)?|@sha256:[0-9a-f]{{64}})$", image), (
             f"{name}: {image!r} is not pinned to an exact version"
         )
 

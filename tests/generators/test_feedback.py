@@ -50,6 +50,46 @@ def test_the_issue_viterbi_example_with_two_states() -> None:
     assert right.score == 1 and right.misconception is None
 
 
+def test_a_path_outside_the_states_is_refused_and_one_numbered_from_1_says_so() -> None:
+    """States 0 and 1, best path (0, 1, 0): a path with state 2 in it is no path, so no count of
+    wrong positions; written within 1..2 it is the numbering from 1, whatever its positions."""
+    params = {
+        "pi": [0.8, 0.2],
+        "A": [[0.1, 0.9], [0.9, 0.1]],
+        "B": [[0.9, 0.1], [0.1, 0.9]],
+        "obs": [0, 1, 0],
+        "ask": ["path"],
+    }
+    for typed in ("2 2 2", "[2, 1, 1]", "1 2 2"):
+        part = grade_response(VITERBI, None, params, {"path": typed}).parts["path"]
+        assert (part.status.value, part.misconception) == ("invalid", "one-based-states"), typed
+        assert "numbered from 0 to 1" in part.feedback and "state 2" in part.feedback
+        assert "positions are wrong" not in part.feedback
+    for typed, first in (("[2, 3, 2]", "entry 0: 2"), ("0 -1 0", "entry 1: -1")):
+        part = grade_response(VITERBI, None, params, {"path": typed}).parts["path"]
+        assert part.status.value == "invalid" and part.misconception is None, typed
+        assert part.feedback.startswith(first) and "numbered from 0 to 1" in part.feedback
+    # In range, a wrong path is still graded position by position.
+    part = grade_response(VITERBI, None, params, {"path": "1 1 0"}).parts["path"]
+    assert part.status.value == "partial" and "1 of 3 positions are wrong" in part.feedback
+
+
+def test_a_three_state_path_numbered_from_1_is_diagnosed_on_any_seed() -> None:
+    graded = 0
+    for seed in range(40):
+        v = make_variant(VITERBI, seed, render=False)
+        n = len(v.params["pi"])
+        if "path" not in v.parts or n - 1 in v.answers["path"] or len(v.answers["path"]) < 2:
+            continue
+        # Numbered from 1 and one position off: state n appears, so it is no path.
+        typed = [n, *(s + 1 for s in v.answers["path"][1:])]
+        part = grade_response(VITERBI, None, v.params, {"path": typed}).parts["path"]
+        assert part.misconception == "one-based-states", (seed, typed, part)
+        assert part.status.value == "invalid" and "numbered from 0" in part.feedback
+        graded += 1
+    assert graded >= 5
+
+
 # -- rnn-binary-addition: the order of the bits and the final carry ----------------------------
 
 

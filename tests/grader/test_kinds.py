@@ -102,7 +102,9 @@ def test_prompts_keep_their_wording() -> None:
     m = VectorAnswer([[1.0, 2.0], [3.0, 4.0]], Tolerance.decimals(2))
     assert m.prompt("A") == f"$A = ?$ — a 2×2 matrix, each {m.tolerance.describe()}"
     assert m.stem_prompt("A") == f"$A = ?$ — a list, each entry {m.tolerance.describe()}"
-    assert EXAMPLES["multiselect"][0].prompt("Which?") == "Which? (select all that apply)"
+    assert EXAMPLES["multiselect"][0].prompt("Which?") == (
+        "Which? (select all that apply, or only “none of these”)"
+    )
     assert EXAMPLES["choice"][0].stem_prompt("Which?") == "Which?"
     assert EXAMPLES["bits"][0].stem_prompt("b") == "$b = ?$"
     assert "`h1`, `w`" in EXAMPLES["symbolic"][0].stem_prompt("f")

@@ -21,3 +21,29 @@ def test_the_table_decides_the_boxes() -> None:
     spec = NumericAnswer(0.5, Tolerance.decimals(3))
     assert C.blanks_for("y", spec, 1.0) == C.BLANKS["numeric"]("y", spec, 1.0)
     assert C.prompt_for("y", spec) == spec.prompt("y")
+
+
+def test_a_multiselect_export_says_once_how_to_tick_and_always_offers_none() -> None:
+    """The label says how to type the answer ("write none"); an export ticks boxes instead, and
+    says so once. "none of these" is offered whatever the answer: offered only when nothing
+    qualifies, it would give the answer away."""
+    from generators import get_template, make_variant
+
+    t = get_template("context-window")
+    none = {"context_ms": 50, "delay_ms": 20, "setups": [
+        {"id": "A", "arch": "rnn", "input_ms": 50},
+        {"id": "B", "arch": "feedforward", "input_ms": 50},
+    ]}  # fmt: skip
+    some = {"context_ms": 100, "delay_ms": 100, "setups": [
+        {"id": "A", "arch": "feedforward", "input_ms": 30},
+        {"id": "B", "arch": "feedforward", "input_ms": 200},
+    ]}  # fmt: skip
+    shown = {}
+    for name, params in (("none", none), ("some", some)):
+        [part] = C.parts_of(make_variant(t, None, params, render=False))
+        assert "write none" in part.label  # the typed form keeps its instructions
+        assert "write none" not in part.prompt and "select all that apply" not in part.prompt
+        assert part.prompt.count("possibly all") == 1
+        assert "“none of these” when none does" in part.prompt
+        shown[name] = part.blanks[0].options
+    assert shown["none"] == shown["some"] == ("A", "B", "none of these")

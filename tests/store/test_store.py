@@ -16,52 +16,48 @@ from store.schema import api_keys, metadata
 
 
 def test_migrations_upgrade_from_empty_to_the_tables_of_the_schema(db_url: str) -> None:
-    s = Store(db_url)
-    with pytest.raises(SchemaError, match="seqquiz db upgrade"):
+    with Store(db_url) as s:
+        with pytest.raises(SchemaError, match="seqquiz db upgrade"):
+            s.check_schema()
+        before, after = s.upgrade()
+        assert (before, after) == (None, head())
         s.check_schema()
-    before, after = s.upgrade()
-    assert (before, after) == (None, head())
-    s.check_schema()
-    tables = set(inspect(s.engine).get_table_names())
-    assert tables == set(metadata.tables) | {"alembic_version"}
-    for name, table in metadata.tables.items():
-        columns = {c["name"] for c in inspect(s.engine).get_columns(name)}
-        assert columns == {c.name for c in table.columns}, name
-    assert s.upgrade() == (head(), head())  # a second upgrade changes nothing
-    s.close()
+        tables = set(inspect(s.engine).get_table_names())
+        assert tables == set(metadata.tables) | {"alembic_version"}
+        for name, table in metadata.tables.items():
+            columns = {c["name"] for c in inspect(s.engine).get_columns(name)}
+            assert columns == {c.name for c in table.columns}, name
+        assert s.upgrade() == (head(), head())  # a second upgrade changes nothing
 
 
 def test_a_store_whose_schema_is_behind_is_refused_with_the_command_to_run(db_url: str) -> None:
-    s = Store(db_url)
-    migrate.upgrade(s.engine, "0001")  # a store made by an older seqquiz
-    with pytest.raises(SchemaError, match=r"at schema revision 0001.*run `seqquiz db upgrade`"):
-        s.check_schema(create_embedded=True)
-    assert s.upgrade() == ("0001", head())
-    s.check_schema()
-    indexes = {i["name"] for i in inspect(s.engine).get_indexes("submissions")}
-    assert "ix_submissions_key_submission" in indexes
-    s.close()
+    with Store(db_url) as s:
+        migrate.upgrade(s.engine, "0001")  # a store made by an older seqquiz
+        with pytest.raises(SchemaError, match=r"at schema revision 0001.*run `seqquiz db upgrade`"):
+            s.check_schema(create_embedded=True)
+        assert s.upgrade() == ("0001", head())
+        s.check_schema()
+        indexes = {i["name"] for i in inspect(s.engine).get_indexes("submissions")}
+        assert "ix_submissions_key_submission" in indexes
 
 
 def test_tables_without_a_seqquiz_revision_are_refused_as_someone_elses(db_url: str) -> None:
-    s = Store(db_url)
-    s.upgrade()
-    with s.engine.begin() as conn:
-        conn.execute(text("DELETE FROM alembic_version"))
-    with pytest.raises(SchemaError, match="another application's database"):
-        s.check_schema(create_embedded=True)
-    s.close()
+    with Store(db_url) as s:
+        s.upgrade()
+        with s.engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))
+        with pytest.raises(SchemaError, match="another application's database"):
+            s.check_schema(create_embedded=True)
 
 
 def test_only_an_empty_sqlite_store_is_created_by_itself(tmp_path: Path, db_url: str) -> None:
-    s = Store(db_url)
-    if s.is_sqlite:
-        assert s.check_schema(create_embedded=True) is True
-        s.check_schema()
-    else:
-        with pytest.raises(SchemaError, match="seqquiz db upgrade"):
-            s.check_schema(create_embedded=True)
-    s.close()
+    with Store(db_url) as s:
+        if s.is_sqlite:
+            assert s.check_schema(create_embedded=True) is True
+            s.check_schema()
+        else:
+            with pytest.raises(SchemaError, match="seqquiz db upgrade"):
+                s.check_schema(create_embedded=True)
 
 
 def test_keys_are_stored_hashed_and_revocation_is_at_once(store: Store) -> None:
@@ -136,11 +132,9 @@ def test_the_webhook_secret_is_made_once_and_kept(store: Store, db_url: str) -> 
 
 
 def test_sqlite_store_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
-    s = Store(f"sqlite:///{tmp_path / 'x.db'}")
-    with s.engine.connect() as conn:
+    with Store(f"sqlite:///{tmp_path / 'x.db'}") as s, s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-    s.close()
 
 
 def test_a_group_of_grades_commits_once_and_twins_in_it_are_conflicts(store: Store) -> None:
@@ -158,3 +152,12 @@ def test_a_group_of_grades_commits_once_and_twins_in_it_are_conflicts(store: Sto
     )
     assert conflicts == [True, False, True, False]
     assert [r.submission_id for r in store.submission_rows()] == ["before", "g2", "g4"]
+
+
+def test_a_store_left_by_a_failing_assertion_closes_its_connections(db_url: str) -> None:
+    """A test's store is opened with `with`: one left open by a failed assertion was closed only
+    when garbage collected, as a ResourceWarning blamed on whichever test ran then."""
+    with pytest.raises(AssertionError), Store(db_url) as s:
+        s.upgrade()
+        assert s.count_submissions() == 1
+    assert s.engine.pool.checkedin() == 0

@@ -494,6 +494,11 @@ def test_variants_limits_and_answers_flag(live: Live) -> None:
         422,
         "invalid-request",
     )
-    problem(
-        c.post("/v1/variants", json={"template": "rnn-forward", "count": -1}), 422, "invalid-params"
-    )
+    # count is the request's own field, as a count of the wrong type is: not a template param.
+    for count in (-1, 0, "3"):
+        body = problem(
+            c.post("/v1/variants", json={"template": "rnn-forward", "count": count}),
+            422,
+            "invalid-submission",
+        )
+        assert body["detail"].startswith("count: must be"), body
