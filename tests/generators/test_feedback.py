@@ -60,12 +60,13 @@ def test_a_path_outside_the_states_is_refused_and_one_numbered_from_1_says_so() 
         "obs": [0, 1, 0],
         "ask": ["path"],
     }
-    for typed in ("2 2 2", "[2, 1, 1]", "1 2 2"):
+    # The issue's own example, [2, 3, 2] for two states, reads as a 1-based habit too.
+    for typed in ("2 2 2", "[2, 1, 1]", "1 2 2", "[2, 3, 2]"):
         part = grade_response(VITERBI, None, params, {"path": typed}).parts["path"]
         assert (part.status.value, part.misconception) == ("invalid", "one-based-states"), typed
         assert "numbered from 0 to 1" in part.feedback and "state 2" in part.feedback
         assert "positions are wrong" not in part.feedback
-    for typed, first in (("[2, 3, 2]", "entry 0: 2"), ("0 -1 0", "entry 1: -1")):
+    for typed, first in (("[0, 3, 0]", "entry 1: 3"), ("0 -1 0", "entry 1: -1")):
         part = grade_response(VITERBI, None, params, {"path": typed}).parts["path"]
         assert part.status.value == "invalid" and part.misconception is None, typed
         assert part.feedback.startswith(first) and "numbered from 0 to 1" in part.feedback
