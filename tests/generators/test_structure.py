@@ -105,8 +105,8 @@ def test_readme_misconception_table_is_generated_from_the_registry() -> None:
 
 def test_one_plain_printer_of_reference_answers() -> None:
     # The Markdown answer key prints values with exports.common.plain, not a copy of it.
-    import seqquiz.formats
+    import jobs.formats
 
-    source = (ROOT / "seqquiz/formats.py").read_text(encoding="utf-8")
-    assert not hasattr(seqquiz.formats, "_plain")
-    assert "from seqquiz.exports.common import plain" in source
+    source = (ROOT / "jobs/formats.py").read_text(encoding="utf-8")
+    assert not hasattr(jobs.formats, "_plain")
+    assert "from jobs.exports.common import plain" in source

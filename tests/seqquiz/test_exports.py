@@ -1,5 +1,5 @@
 """Every export read back: each question, correct answer and accepted interval is there and
-equals what `seqquiz.jobs.solve` and the part's own spec give; each format's own acceptance rule
+equals what `jobs.solve` and the part's own spec give; each format's own acceptance rule
 (Moodle's inclusive absolute tolerance with its 1e-14 slack, GIFT's #answer:tolerance, QTI
 ranges) agrees with seqquiz's grading on both sides of every bound; the QTI files validate
 against the official schemas; builds are byte-identical."""
@@ -25,6 +25,7 @@ import pytest
 from lxml import etree
 from lxml import html as lhtml
 
+import jobs
 from generators import Variant
 from grader import Status
 from grader.answers import (
@@ -35,11 +36,11 @@ from grader.answers import (
     NumericAnswer,
     VectorAnswer,
 )
-from seqquiz import jobs, problem_set
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import figure_for, figure_names, svg_for, tikz_for, to_svg, to_tikz
-from seqquiz.exports.markup import _convert, mathml, parse
-from seqquiz.formats import FORMATS, SetInfo
+from jobs import problem_set
+from jobs.exports import FORMATS, common
+from jobs.exports.figures import figure_for, figure_names, svg_for, tikz_for, to_svg, to_tikz
+from jobs.exports.markup import _convert, mathml, parse
+from jobs.formats import SetInfo
 from tests.seqquiz.kinds import every_kind, figure_variants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,7 +254,7 @@ def read_cloze(text: str) -> list[Got]:
 def read_moodle(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str], Got]:
     root = etree.fromstring(data, XML)
     out: dict[tuple[str, str], Got] = {}
-    by_id = {C.variant_id(v, i): v for i, v in enumerate(variants)}
+    by_id = {common.variant_id(v, i): v for i, v in enumerate(variants)}
     category = None
     categories: dict[str, str] = {}
     for q in root.iter("question"):
@@ -346,7 +347,7 @@ def _split_unescaped(text: str, ch: str) -> list[str]:
 def read_gift(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str], Got]:
     text = data.decode()
     questions = [q for q in re.split(r"\n\s*\n", text) if q.strip()]
-    order = [(C.variant_id(v, i), k) for i, v in enumerate(variants) for k in boxes_of(v)]
+    order = [(common.variant_id(v, i), k) for i, v in enumerate(variants) for k in boxes_of(v)]
     names = []
     got_list = []
     category = None
@@ -414,7 +415,11 @@ def read_gift(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str],
             where = (
                 f" {letters[pid]}{''.join(f'[{j}]' for j in box.index)}" if len(boxes) > 1 else ""
             )
-            by_name[C.variant_name(v, i) + where] = (C.variant_id(v, i), key, v.group or v.template)
+            by_name[common.variant_name(v, i) + where] = (
+                common.variant_id(v, i),
+                key,
+                v.group or v.template,
+            )
     assert len(got_list) == len(order) == len(names), (len(got_list), len(order))
     out = {}
     for (name, cat), g in zip(names, got_list, strict=True):
@@ -440,7 +445,7 @@ def read_qti12(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str]
         assert path in z.namelist()
     out: dict[tuple[str, str], Got] = {}
     for i, v in enumerate(variants):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         boxes = boxes_of(v)
         for key, box in boxes.items():
             iid = vid if len(boxes) == 1 else f"{vid}_{key}"
@@ -494,7 +499,7 @@ def read_qti21(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str]
     ns = {"q": "http://www.imsglobal.org/xsd/imsqti_v2p1"}
     out: dict[tuple[str, str], Got] = {}
     for i, v in enumerate(variants):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         it = etree.fromstring(z.read(f"items/{vid}.xml"), XML)
         assert it.get("identifier") == vid
         for img in it.iterfind(".//q:img", ns):
@@ -553,7 +558,7 @@ def read_html(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str],
     doc = lhtml.fromstring(data)
     out: dict[tuple[str, str], Got] = {}
     for i, v in enumerate(variants):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         (sec,) = doc.xpath(f"//section[@id='{vid}']")
         for row in sec.xpath(".//div[@class='key']//tr[@data-part]"):
             key = _key_of(row.get("data-part"), row.get("data-entry"))
@@ -631,7 +636,7 @@ def read(fmt: str) -> dict[tuple[str, str], Got]:
 
 def expected() -> dict[tuple[str, str], Box]:
     return {
-        (C.variant_id(v, i), k): b
+        (common.variant_id(v, i), k): b
         for i, v in enumerate(all_variants())
         for k, b in boxes_of(v).items()
     }
@@ -667,7 +672,7 @@ def test_round_trip_has_every_question_and_answer(fmt: str) -> None:
     )
     solved = {}
     for i, v in enumerate(week7()[1]):
-        solved[C.variant_id(v, i)] = jobs.solve({"template": v.template, "params": v.params})[
+        solved[common.variant_id(v, i)] = jobs.solve({"template": v.template, "params": v.params})[
             "answers"
         ]
     for (vid, key), box in want.items():
@@ -710,7 +715,7 @@ def test_round_trip_has_every_question_and_answer(fmt: str) -> None:
 def test_moodle_marks_keep_the_points() -> None:
     got = read("moodle")
     for i, v in enumerate(all_variants()):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         boxes = boxes_of(v)
         total = sum(b.points for b in boxes.values())
         for key, box in boxes.items():
@@ -796,7 +801,7 @@ def test_moodle_tolerance_cancels_moodles_own_slack(r: float, tol: dict[str, Any
 
     t = Tolerance.from_json(tol)
     lo, hi = t.interval(r)
-    answer, tolerance = C.moodle_answer(C.Range(r, t.half_width(r)))
+    answer, tolerance = common.moodle_answer(common.Range(r, t.half_width(r)))
     assert len(re.sub(r"[^0-9]", "", answer.split("e")[0]).lstrip("0")) <= 14
     a, b = bounds_of((answer, tolerance), "moodle")
     ulp = math.ulp(max(abs(lo), abs(hi)))
@@ -898,8 +903,8 @@ def test_student_versions_carry_no_answers() -> None:
         for spec in v.parts.values():
             # Short numbers (0.5) also stand in stems and figures as given values; an answer
             # with 4 or more significant digits would only be there if it leaked.
-            if isinstance(spec, NumericAnswer) and len(C.num(spec.value).strip("-0.")) >= 4:
-                assert C.num(spec.value) not in page and C.num(spec.value) not in tex
+            if isinstance(spec, NumericAnswer) and len(common.num(spec.value).strip("-0.")) >= 4:
+                assert common.num(spec.value) not in page and common.num(spec.value) not in tex
 
 
 def test_latex_source_is_balanced() -> None:

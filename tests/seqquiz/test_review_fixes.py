@@ -10,11 +10,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+import jobs
 from generators import FieldError, get_template, make_variant
 from generators.core.variants import grade_response
 from generators.families import rnn
 from grader import SpecError
-from seqquiz import jobs
 from seqquiz.cli import main
 
 Q3 = rnn.PUBLISHED_FORWARD

@@ -68,7 +68,7 @@ def test_a_command_on_a_store_behind_says_which_command_to_run(db_url: str) -> N
 
 
 def _store_grade(s: Store, response: dict, tolerance: dict | None = None) -> None:
-    from seqquiz import jobs
+    import jobs
 
     payload = {"template": "rnn-forward", "params": {**WEEK7, "ask": ["h_2"]}, "response": response}
     if tolerance is not None:
