@@ -171,3 +171,15 @@ def test_the_checker_resolves_relative_imports(tmp_path: Path) -> None:
         "low/mod.py:1 imports high (high is above low)"
     ]
     assert package_cycles(root, ("low", "high")) == []
+
+
+def test_the_image_and_the_distribution_ship_every_package() -> None:
+    import re
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.MULTILINE)
+    assert copied == list(LAYERS), copied  # lowest layer first, as the comment there says
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert include == [f"{p}*" for p in LAYERS], include

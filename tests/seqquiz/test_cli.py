@@ -240,3 +240,19 @@ def test_a_queue_command_does_not_import_sympy() -> None:
     lines = proc.stderr.splitlines()
     assert proc.returncode == 2 and "broker is unreachable" in lines[0], proc.stderr
     assert lines[-1] == "False", proc.stderr
+
+
+@pytest.mark.parametrize("args", [["generate", "rnn-forward", "-o", "/nonexistent/dir/x.json"]])
+def test_unwritable_output_is_one_line(args: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, args)
+    assert (
+        result.exit_code == 2
+        and "-o: cannot write" in result.stderr
+        and "Traceback" not in result.stderr
+    )
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(
+        orjson.dumps({"submission_id": "a", "template": "rnn-forward", "seed": 1, "response": {}})
+    )
+    result = CliRunner().invoke(main, ["grade-batch", str(src), "-o", "/nonexistent/dir/out.jsonl"])
+    assert result.exit_code == 2 and "-o: cannot write" in result.stderr

@@ -18,7 +18,7 @@ from generators import REGISTRY, Template, Variant, make_variant
 from grader.answers import NumericAnswer, VectorAnswer
 from jobs.exports import FORMATS, common
 from jobs.formats import SetInfo
-from tests.seqquiz.test_exports import READERS, RULES, bounds_of, boxes_of, seqquiz_accepts
+from tests.jobs.exports.readers import READERS, RULES, bounds_of, boxes_of, seqquiz_accepts
 
 TEMPLATES = list(REGISTRY)
 IDS = [t.id for t in TEMPLATES]
