@@ -54,7 +54,9 @@ _CORE = frozenset(
 
 def __getattr__(name: str) -> Any:
     if name in _CORE:
-        return getattr(importlib.import_module("jobs.core"), name)
+        value = getattr(importlib.import_module("jobs.core"), name)
+        globals()[name] = value  # later lookups are plain attribute reads, on the hot path too
+        return value
     raise AttributeError(f"module 'jobs' has no attribute {name!r}")
 
 
