@@ -171,6 +171,9 @@ def parse_line(raw: bytes | str, line: int) -> tuple[Any, dict[str, Any] | None]
         return None, error_result(None, "bad-json", f"line {line}: not valid JSON ({exc})", line)
 
 
+_TEXT = (bytes, str)  # a tuple, not `bytes | str`: this runs for every line of a batch
+
+
 class Planned(NamedTuple):
     """One submission of a batch as planned: `given` is what the caller passed (the JSONL text or
     the object), `sub` the parsed submission, `sid` its valid id or None, and `result` the error
@@ -192,7 +195,7 @@ def plan_submissions(entries: Iterable[tuple[Any, int]]) -> Iterator[Planned]:
     seen: dict[Any, int] = {}
     for given, line in entries:
         sub = given
-        if isinstance(given, bytes | str):
+        if isinstance(given, _TEXT):
             sub, err = parse_line(given, line)
             if err is not None:
                 yield Planned(given, line, None, None, err)
