@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import contextlib
 
+import jobs
 from generators import REGISTRY, get_template, make_variant
 from generators.core.variants import resolve
 from generators.families import rnn
 from grader import Tolerance
-from seqquiz import jobs
 
 RNN_KINDS = {"rnn-forward": "forward", "rnn-bptt": "bptt", "rnn-gradient-flow": "flow"}
 

@@ -46,8 +46,9 @@ RUNS = [
 
 
 def in_process() -> float:
-    from seqquiz import problem_set
-    from seqquiz.formats import FORMATS, SetInfo
+    from jobs import problem_set
+    from jobs.exports import FORMATS
+    from jobs.formats import SetInfo
 
     t0 = time.perf_counter()
     ps = problem_set.parse(problem_set_text(), "bench.toml")

@@ -205,8 +205,8 @@ def server(db_url: str, folder: Path, workers: int) -> Any:
 def make_submissions(n: int, variants: int) -> tuple[list[bytes], list[dict[str, Any]]]:
     """n batch lines over `variants` variants of every template (a third right, a third wrong,
     a third unparsable), and the single-grade payload of each variant."""
+    import jobs
     from generators import REGISTRY
-    from seqquiz import jobs
 
     templates = [t.id for t in REGISTRY]
     payloads = []
@@ -225,7 +225,7 @@ def make_submissions(n: int, variants: int) -> tuple[list[bytes], list[dict[str,
 
 
 def local_rate(lines: list[bytes]) -> tuple[float, bytes]:
-    from seqquiz import jobs
+    import jobs
 
     best, out = float("inf"), b""
     for _ in range(2):  # the first run warms the per-variant caches, as the server's warm-up does

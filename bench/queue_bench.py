@@ -38,8 +38,8 @@ TARGETS = {"p50_ms": 5.0, "p99_ms": 15.0, "ratio": 0.40}
 def make_submissions(n: int, variants: int) -> tuple[list[bytes], list[dict[str, Any]]]:
     """n submissions over `variants` variants of every template: a third right, a third wrong,
     a third unparsable; and one single-grade payload per variant."""
+    import jobs
     from generators import REGISTRY
-    from seqquiz import jobs
 
     templates = [t.id for t in REGISTRY]
     solved = []
@@ -119,8 +119,8 @@ def run(
     pool_pids: Any,
     redis_pid: int,
 ) -> dict[str, Any]:
+    import jobs
     from generators.core.variants import _cached_specs
-    from seqquiz import jobs
     from worker.app import app, settings, store
     from worker.client import BatchClient, plan_lines, read_lines
 
@@ -144,7 +144,7 @@ def run(
     # counts; CPU seconds (this process, the worker and its pool, redis) are load-independent.
     _cached_specs.cache_clear()
     list(jobs.grade_lines(lines[: len(payloads)]))
-    client = BatchClient(app, store, settings)
+    client = BatchClient(app, store(), settings)
     batch_ids: list[str] = []
 
     def send(plan: Any) -> tuple[str, int, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -881,9 +882,20 @@ def register_kind(cls: type[AnswerSpec]) -> type[AnswerSpec]:
     return cls
 
 
+#: Built-in kinds declared in modules of their own (they bring SymPy): imported when the table is
+#: first read, so that `grader.answers` stays light to import and the table is still complete.
+_KINDS_ELSEWHERE = ("grader.symbolic_answer",)
+
+
+def _table() -> dict[str, type[AnswerSpec]]:
+    for name in _KINDS_ELSEWHERE:
+        importlib.import_module(name)
+    return _KINDS
+
+
 def kinds() -> dict[str, type[AnswerSpec]]:
     """Every registered kind by its `kind` name."""
-    return dict(_KINDS)
+    return dict(_table())
 
 
 for _cls in (
@@ -900,6 +912,7 @@ for _cls in (
 def spec_from_json(data: dict[str, Any]) -> AnswerSpec:
     """Rebuild a spec written by `to_json` (the grading half of an exported variant)."""
     kind = data.get("kind")
-    if kind not in _KINDS:
-        raise SpecError(f"answer kind must be one of {sorted(_KINDS)} (got {kind!r})")
-    return _KINDS[kind].from_json(data)
+    table = _table()
+    if kind not in table:
+        raise SpecError(f"answer kind must be one of {sorted(table)} (got {kind!r})")
+    return table[kind].from_json(data)

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from billiard.exceptions import SoftTimeLimitExceeded
-
 from grader.errors import GraderError
 from grader.sandbox import budget
 
@@ -18,8 +16,23 @@ if TYPE_CHECKING:
 # Wall clock for all the sandboxed checks (formula parts) of one submission together.
 SUBMISSION_CHECK_SECONDS = 4.0
 # Not the answer's fault, so never a part's `invalid`: a service error (say the formula sandbox
-# cannot start) and the host's time limit on the whole job go on to the job, which reports them.
-_NOT_THE_ANSWERS = (GraderError, SoftTimeLimitExceeded)
+# cannot start) and whatever the host registers with `pass_through` (its time limit on the whole
+# job) go on to the job, which reports them. A BaseException that is no Exception (an interrupt,
+# an exit) passes anyway: the guard catches Exception only.
+_NOT_THE_ANSWERS: tuple[type[BaseException], ...] = (GraderError,)
+
+
+def pass_through(*kinds: type[BaseException]) -> None:
+    """Let `kinds` through the grading guard to the job instead of marking the part `invalid`.
+    For a host whose time limit is an ordinary exception (Celery's SoftTimeLimitExceeded): it
+    registers it at start-up, so the grader need not know the host."""
+    global _NOT_THE_ANSWERS
+    _NOT_THE_ANSWERS = (*_NOT_THE_ANSWERS, *(k for k in kinds if k not in _NOT_THE_ANSWERS))
+
+
+def passes_through() -> tuple[type[BaseException], ...]:
+    """The exceptions the grading guard lets through (GraderError and what hosts registered)."""
+    return _NOT_THE_ANSWERS
 
 
 class Status(StrEnum):

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from importlib import import_module
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, ClassVar
 
 from grader.errors import GraderError
 
@@ -54,13 +54,19 @@ _ZYGOTE = (
 class SandboxError(GraderError):
     """Base class of the errors `Sandbox.call` raises: the job gave no answer."""
 
+    code: ClassVar[str] = "sandbox-failed"
+
 
 class SandboxTimeout(SandboxError):
     """Raised when a job runs past its wall-clock budget; the worker was killed and replaced."""
 
+    code: ClassVar[str] = "sandbox-timeout"
+
 
 class SandboxCrashed(SandboxError):
     """Raised when a job gets no answer: the worker died, ran out of memory, or the handler raised."""
+
+    code: ClassVar[str] = "sandbox-crashed"
 
 
 class SandboxUnavailable(SandboxError):
@@ -69,7 +75,7 @@ class SandboxUnavailable(SandboxError):
     It is the service's error, never a student's: it passes through the grading guard and the job
     turns it into an error result with this code."""
 
-    code = "grader-unavailable"
+    code: ClassVar[str] = "grader-unavailable"
 
 
 _DEADLINE: ContextVar[float | None] = ContextVar("sandbox_deadline", default=None)

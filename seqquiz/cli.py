@@ -1,4 +1,4 @@
-"""The `seqquiz` command line: parse arguments, call `seqquiz.jobs`, print JSON; nothing more."""
+"""The `seqquiz` command line: parse arguments, call `jobs`, print JSON; nothing more."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import orjson
 
-from generators import REGISTRY, TemplateError
-from grader import GraderError
-from seqquiz import __version__, jobs
-from seqquiz.formats import FORMATS, SetInfo
+import jobs
+from grader.errors import SeqquizError
+from jobs import __version__
 from seqquiz.outfile import OutputError, atomic_output, check_output, stdout_sink
+
+if TYPE_CHECKING:
+    from jobs.formats import SetInfo
+
+# The generators, the formats and the queue client are imported by the commands that use them:
+# they bring SymPy or Celery, and `seqquiz batch status` with Redis down must answer in moments.
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, reported in one line (SEQQUIZ_TRACEBACK=1 shows it)
@@ -56,6 +61,24 @@ def emit(data: Any) -> None:
     stdout_sink().write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+class FormatChoice(click.Choice):
+    """The output format names, read from `jobs.exports.FORMATS` when first needed (a command
+    that writes, or --help): the registry imports SymPy, which other commands need not wait for."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> list[str]:  # type: ignore[override]
+        from jobs.exports import FORMATS
+
+        return sorted(FORMATS)
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass  # the registry is the one list of names
+
+
 def input_paths(*texts: str | None) -> list[Path]:
     """The files named by @FILE option values: an output must not overwrite them either."""
     return [Path(t[1:]) for t in texts if t is not None and t.startswith("@")]
@@ -82,7 +105,7 @@ class Group(click.Group):
             if exc.stdout:
                 _stdout_lost(exc)
             fail(str(exc))
-        except (TemplateError, GraderError) as exc:
+        except SeqquizError as exc:  # every error raised on purpose, from any layer
             fail(str(exc))
         except RecursionError:
             fail("the input is nested too deeply")
@@ -112,6 +135,8 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def templates(as_json: bool) -> None:
     """List the templates: id, version, title, part kinds."""
+    from generators import REGISTRY
+
     rows = [t.describe() for t in REGISTRY]
     if as_json:
         emit(rows)
@@ -134,9 +159,9 @@ def output_options(f: Any) -> Any:
     f = click.option(
         "--answer-key", is_flag=True, help="Add answers and worked solutions (html, latex)."
     )(f)
-    return click.option(
-        "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True
-    )(f)
+    return click.option("--format", "fmt", type=FormatChoice(), default="json", show_default=True)(
+        f
+    )
 
 
 def variant_options(f: Any) -> Any:
@@ -237,6 +262,10 @@ def generate(
     output: Path | None,
 ) -> None:
     """Make COUNT variants of TEMPLATE with seeds S, S+1, ... in FORMAT."""
+    from generators import REGISTRY
+    from jobs.exports import FORMATS
+    from jobs.formats import SetInfo
+
     check_output(output, *input_paths(params_text, tolerance_text))
     t = REGISTRY.get(template)
     params = parse_json_option("--params", params_text)
@@ -285,14 +314,13 @@ def write(fmt: Any, variants: Any, count: int, info: SetInfo, output: Path | Non
 def build(set_file: Path, fmt: str, answer_key: bool, output: Path | None) -> None:
     """Build a problem-set file (TOML: templates, counts, seeds, fixed params, asked parts,
     tolerance overrides, points) into FORMAT; the same file gives byte-identical output."""
-    from seqquiz import problem_set
+    from jobs import problem_set
+    from jobs.exports import FORMATS
+    from jobs.formats import SetInfo
 
     check_output(output, set_file)
-    try:
-        ps = problem_set.load(set_file)
-        variants = problem_set.build(ps)
-    except problem_set.ProblemSetError as exc:
-        fail(str(exc))
+    ps = problem_set.load(set_file)
+    variants = problem_set.build(ps)
     info = SetInfo(title=ps.title, answer_key=answer_key)
     write(FORMATS[fmt], lambda: variants, len(variants), info, output)
 
@@ -398,17 +426,12 @@ def queue_client(broker: bool = False) -> Any:
     checked that Redis answers (the store, and the broker when `broker`), so that a Redis that
     is down is one line within seconds, not a minute of retries and a traceback."""
     try:
-        from worker.client import BatchClient, Unreachable
-        from worker.config import ConfigError
-
-        try:
-            client = BatchClient.from_env()
-            client.check_reachable(broker=broker)
-        except (ConfigError, Unreachable) as exc:
-            fail(str(exc))
-        return client
+        from worker.client import BatchClient
     except ImportError as exc:
         fail(f"the queue client cannot be loaded: {exc}")
+    client = BatchClient.from_env()
+    client.check_reachable(broker=broker)
+    return client
 
 
 @contextlib.contextmanager
@@ -433,8 +456,7 @@ def grade_batch_queue(
 def _grade_batch_queue(
     file: Path, output: Path | None, batch_id: str | None, chunk_size: int | None
 ) -> None:
-    from worker.client import BatchError, Progress, plan_lines, read_lines
-    from worker.store import BatchIdError
+    from worker.client import Progress, plan_lines, read_lines
 
     check_output(output, file)
     client = queue_client(broker=True)
@@ -444,10 +466,7 @@ def _grade_batch_queue(
         with file.open("rb") as src:
             lines = read_lines(src)
     plan = plan_lines(lines)
-    try:
-        batch_id, chunks = client.submit(plan, batch_id, chunk_size)
-    except (BatchError, BatchIdError) as exc:
-        fail(str(exc))
+    batch_id, chunks = client.submit(plan, batch_id, chunk_size)
     click.echo(
         f"batch {batch_id}: {len(plan.fields)} submissions in {len(chunks)} chunks "
         f"(reconnect with: seqquiz batch status {batch_id})",
@@ -475,15 +494,10 @@ def write_batch_results(
     partial: bool = False,
     fields: list[str] | None = None,
 ) -> int:
-    from worker.client import BatchError
-
-    try:
-        if output is None:
-            return client.write_results(batch_id, stdout_sink(), partial=partial, fields=fields)
-        with atomic_output(output) as dst:
-            return client.write_results(batch_id, dst, partial=partial, fields=fields)
-    except BatchError as exc:
-        fail(str(exc))
+    if output is None:
+        return client.write_results(batch_id, stdout_sink(), partial=partial, fields=fields)
+    with atomic_output(output) as dst:
+        return client.write_results(batch_id, dst, partial=partial, fields=fields)
 
 
 @main.command("worker")
@@ -515,20 +529,14 @@ def worker_command(
     """Start a Celery worker with seqquiz's reliability defaults (see docs/queue.md)."""
     import os
 
-    from worker.config import DEFAULT_QUEUE, ConfigError
+    from worker.app import app, settings
+    from worker.config import DEFAULT_QUEUE
 
-    try:
-        from worker.app import app, settings
-    except ConfigError as exc:
-        fail(str(exc))
     names = [q.strip() for q in queues.split(",") if q.strip()]
     if DEFAULT_QUEUE not in names:  # first: its messages are only moved, at once, to their queue
         names.insert(0, DEFAULT_QUEUE)
     prefetch = settings.prefetch_for(names)
-    try:
-        settings.check_worker(names, prefetch)
-    except ConfigError as exc:
-        fail(str(exc))
+    settings.check_worker(names, prefetch)
     argv = [
         "worker",
         f"--queues={','.join(names)}",
@@ -554,14 +562,8 @@ def batch_group() -> None:
 @click.argument("batch_id")
 def batch_status(batch_id: str) -> None:
     """Print the batch's progress as JSON: total, done, errors, complete, expires_in."""
-    from worker.client import BatchError
-    from worker.store import BatchIdError
-
-    try:
-        with lost_redis():
-            emit(queue_client().status(batch_id))
-    except (BatchError, BatchIdError) as exc:
-        fail(str(exc))
+    with lost_redis():
+        emit(queue_client().status(batch_id))
 
 
 @batch_group.command("results")
@@ -583,15 +585,11 @@ def batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool)
 
 
 def _batch_results(batch_id: str, output: Path | None, wait: bool, partial: bool) -> None:
-    from worker.client import BatchError, Progress
-    from worker.store import BatchIdError
+    from worker.client import Progress
 
     check_output(output)
     client = queue_client()
-    try:
-        status = client.status(batch_id)
-    except (BatchError, BatchIdError) as exc:
-        fail(str(exc))
+    status = client.status(batch_id)
     total = status["total"]
     if not status["complete"] and total is not None and not partial:
         if status["chunks"] is not None and status["chunks_sent"] < status["chunks"]:

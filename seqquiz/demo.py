@@ -9,11 +9,12 @@ from typing import Any
 
 import orjson
 
+import jobs
 from generators import REGISTRY, Variant, get_template, make_variant
 from generators.families import rnn
 from grader.examples import correct_response, near_miss
-from seqquiz import jobs
-from seqquiz.formats import FORMATS, SetInfo
+from jobs.exports import FORMATS
+from jobs.formats import SetInfo
 from seqquiz.outfile import atomic_output
 
 # The published quiz's questions, exactly as SPEC.md states them.

@@ -9,14 +9,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
+
+from grader.errors import SeqquizError
 
 
-class OutputError(Exception):
+class OutputError(SeqquizError):
     """Raised when an output file cannot be written, or would overwrite an input; the message
     names the option, the file and the reason."""
 
-    code = "cannot-write"
+    code: ClassVar[str] = "cannot-write"
 
     def __init__(self, message: str, stdout: bool = False) -> None:
         super().__init__(message)

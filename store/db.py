@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from grader.errors import SeqquizError
 from store import keys as keymod
 from store import migrate
 from store.config import database_url
@@ -53,8 +54,10 @@ _SUBMISSION_COLUMNS = tuple(c.name for c in submissions.columns if c.name != "id
 _TIMES = ("received_at", "graded_at")
 
 
-class StoreError(Exception):
+class StoreError(SeqquizError):
     """Raised when a stored object named by the caller does not exist (an unknown key id)."""
+
+    code: ClassVar[str] = "not-found"
 
 
 def now() -> datetime:

@@ -6,14 +6,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import ClassVar
+
+from grader.errors import SeqquizError
 
 SCOPES = ("admin", "generate", "grade", "solve")
 PREFIX = "sqz_"
 ID_LENGTH = 12
 
 
-class KeySpecError(ValueError):
+class KeySpecError(SeqquizError, ValueError):
     """Raised when a key name or scope given to `keys create` is not acceptable."""
+
+    code: ClassVar[str] = "invalid-key-spec"
 
 
 def new_token() -> tuple[str, str, str]:

@@ -4,6 +4,7 @@ the package, so an installed seqquiz can migrate its store without an alembic.in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from alembic import command
 from alembic.config import Config
@@ -11,11 +12,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+from grader.errors import SeqquizError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class SchemaError(Exception):
+class SchemaError(SeqquizError):
     """Raised when the store's schema is not the one this seqquiz needs (behind or unknown)."""
+
+    code: ClassVar[str] = "schema-mismatch"
 
 
 def _config(engine: Engine | None = None) -> Config:

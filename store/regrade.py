@@ -9,9 +9,8 @@ from typing import Any
 
 import orjson
 
-from generators import TemplateError
-from grader import GraderError
-from seqquiz import jobs
+import jobs
+from grader.errors import SeqquizError
 from store.db import Store
 
 
@@ -111,7 +110,7 @@ def regrade(
         old = orjson.loads(old_bytes)
         try:
             graded = jobs.grade(_request(row, tolerance))
-        except (TemplateError, GraderError) as exc:
+        except SeqquizError as exc:
             changes.append(
                 Change(
                     row.id,
@@ -120,7 +119,7 @@ def regrade(
                     row.template,
                     old.get("score"),
                     None,
-                    f"not regraded: {getattr(exc, 'code', 'error')}: {exc}",
+                    f"not regraded: {exc.code}: {exc}",
                     None,
                 )
             )

@@ -1,1 +1,1 @@
-"""The HTTP door of seqquiz (`seqquiz serve`): a FastAPI app over `seqquiz.jobs` and `store`."""
+"""The HTTP door of seqquiz (`seqquiz serve`): a FastAPI app over `jobs` and `store`."""

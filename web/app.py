@@ -1,5 +1,5 @@
 """The FastAPI app of `seqquiz serve`: authenticate, limit, adapt each request to a job of
-`seqquiz.jobs`, store what was graded, answer. No grading logic lives here."""
+`jobs`, store what was graded, answer. No grading logic lives here."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
+import jobs
 from generators import REGISTRY, TemplateError
-from grader import GraderError
-from seqquiz import __version__, jobs
+from grader.errors import SeqquizError
+from jobs import __version__
 from store import ApiKey, Store
 from store.db import IdemRecord, Stored, fingerprint, submission_row
 from store.db import now as utcnow
@@ -50,10 +51,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(data), status, headers=headers, media_type=JSON)
 
 
-def job_problem(exc: Exception) -> Problem:
+def job_problem(exc: SeqquizError) -> Problem:
     """A user mistake found by a job: 422 with the job's own error code."""
-    code = getattr(exc, "code", "invalid-request")
-    return Problem(422, code, str(exc))
+    return Problem(422, exc.code, str(exc))
 
 
 def parse_json_body(body: bytes) -> dict[str, Any]:
@@ -216,7 +216,7 @@ class Service:
             )
         try:
             result = jobs.grade(payload)
-        except (TemplateError, GraderError) as exc:
+        except SeqquizError as exc:
             raise job_problem(exc) from None
         body = orjson.dumps(result)
         version = REGISTRY.get(payload["template"]).version
@@ -259,7 +259,7 @@ class Service:
     def solve(self, call: Call) -> Response:
         try:
             result = jobs.solve(parse_json_body(call.body))
-        except (TemplateError, GraderError) as exc:
+        except SeqquizError as exc:
             raise job_problem(exc) from None
         return self.keep(call, json_response(result))
 
@@ -284,7 +284,7 @@ class Service:
         try:
             variants = jobs.generate({**payload, "answers": answers})
             t = REGISTRY.get(payload["template"])
-        except (TemplateError, GraderError) as exc:
+        except SeqquizError as exc:
             raise job_problem(exc) from None
         return self.keep(
             call, json_response({"title": f"{t.title} ({t.id})", "variants": variants})
@@ -349,7 +349,7 @@ class Service:
             if template is not None:
                 REGISTRY.get(template)
             report = regrade(self.store, template, since_t, tolerance, apply)
-        except (TemplateError, GraderError) as exc:
+        except SeqquizError as exc:
             raise job_problem(exc) from None
         return self.keep(call, json_response(report.to_json()))
 
@@ -511,7 +511,7 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None) 
         try:
             return json_response(REGISTRY.get(template_id).describe())
         except TemplateError as exc:
-            raise Problem(404, getattr(exc, "code", "unknown-template"), str(exc)) from None
+            raise Problem(404, exc.code, str(exc)) from None
 
     # ---- jobs -----------------------------------------------------------------------------------
     @app.post(

@@ -1,5 +1,5 @@
 """Running uploaded batches: in this process by default (one line at a time through
-`seqquiz.jobs.grade_lines`, results stored in chunks), or through the Celery workers when
+`jobs.grade_lines`, results stored in chunks), or through the Celery workers when
 `SEQQUIZ_BROKER_URL` is set. Either way the stored lines are what `grade-batch` writes."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
+import jobs
 from generators import REGISTRY, TemplateError
-from seqquiz import jobs
 from store import Store
 from store.db import submission_row
 from web.settings import WebSettings

@@ -1,5 +1,5 @@
 """JSON Schemas of the bodies and results, for /openapi.json. The routes read raw bytes and
-let `seqquiz.jobs` validate, so errors carry the CLI's codes; these schemas document the shapes."""
+let `jobs` validate, so errors carry the CLI's codes; these schemas document the shapes."""
 
 from __future__ import annotations
 

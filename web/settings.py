@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from grader.errors import SeqquizError
 from worker.webhooks import WebhookSettings, WebhookSettingsError
 
 
-class SettingsError(ValueError):
+class SettingsError(SeqquizError, ValueError):
     """Raised when an environment variable of the service has a value it cannot use."""
+
+    code: ClassVar[str] = "invalid-config"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float = 0.0) -> float:

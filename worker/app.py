@@ -6,6 +6,7 @@ every setting and why it is chosen.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -19,7 +20,13 @@ log = logging.getLogger(__name__)
 settings = Settings.from_env()
 app = Celery("seqquiz", include=["worker.tasks", "worker.webhook_tasks"])
 app.conf.update(settings.celery_conf())
-store = Store(connect(settings.store_url), settings.result_ttl)
+
+
+@functools.cache
+def store() -> Store:
+    """The results store, made on first use: importing this module (the CLI's `batch status`, a
+    test) opens no connection pool. Forked pool processes each check their connections' pid."""
+    return Store(connect(settings.store_url), settings.result_ttl)
 
 
 @signals.worker_init.connect

@@ -12,25 +12,30 @@ import hashlib
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import orjson
 from celery import Celery
 
-from seqquiz import jobs
+import jobs
+from grader.errors import SeqquizError
 from worker.config import BATCH, PREFIX, Settings, mask_url
 from worker.store import Store, check_batch_id, line_field, submission_field
 
 
-class BatchError(Exception):
+class BatchError(SeqquizError):
     """Raised when a batch is unknown, expired, incomplete, or resumed with another file."""
 
+    code: ClassVar[str] = "batch-error"
 
-class Unreachable(Exception):
+
+class Unreachable(SeqquizError):
     """Raised when the broker or the store does not answer; the message names the setting and
     the URL (password masked)."""
+
+    code: ClassVar[str] = "unreachable"
 
 
 #: How long a client gives Redis to answer its first PING: a refused connection fails at once,
@@ -66,7 +71,7 @@ def probe(url: str, setting: str, role: str, timeout: float = PROBE_TIMEOUT) -> 
 
 @dataclass(frozen=True)
 class Plan:
-    """A JSONL file read the way `seqquiz.jobs.grade_lines` reads it: a result field per
+    """A JSONL file read the way `jobs.grade_lines` reads it: a result field per
     non-blank line, the error results the client itself knows (bad JSON, duplicate ids), and
     the submissions to send as (field, JSON text of the line, line number). Sending the text
     rather than the parsed object spares Celery's JSON codec a Python hook per nested object, on
@@ -83,36 +88,20 @@ def plan_lines(lines: Iterable[bytes], first_line: int = 1) -> Plan:
     known: list[tuple[str, dict[str, Any]]] = []
     submissions: list[tuple[str, Any, int]] = []
     digest = hashlib.sha256()
-    seen: dict[Any, int] = {}
-    for n, raw in enumerate(lines, first_line):
-        digest.update(raw)
-        if not raw.strip():
-            continue
-        sub, err = jobs.parse_line(raw, n)
-        if err is not None:
-            fields.append(line_field(n))
-            known.append((fields[-1], err))
-            continue
-        sid, _ = jobs.submission_id_of(sub)
-        key = submission_field(sid)
-        if key is not None and sid in seen:
-            fields.append(line_field(n))
-            known.append(
-                (
-                    fields[-1],
-                    jobs.error_result(
-                        sid,
-                        "duplicate-submission",
-                        f"submission_id {sid!r} was already graded on line {seen[sid]}",
-                        n,
-                    ),
-                )
-            )
-            continue
-        if key is not None:
-            seen[sid] = n
-        fields.append(key or line_field(n))
-        submissions.append((fields[-1], raw.decode().rstrip("\r\n"), n))
+
+    def entries() -> Iterator[tuple[bytes, int]]:
+        for n, raw in enumerate(lines, first_line):
+            digest.update(raw)  # every line, blank ones too: the file is what is resumed
+            if raw.strip():
+                yield raw, n
+
+    for p in jobs.plan_submissions(entries()):
+        if p.result is not None:
+            fields.append(line_field(p.line))
+            known.append((fields[-1], p.result))
+        else:
+            fields.append(submission_field(p.sid) or line_field(p.line))
+            submissions.append((fields[-1], p.given.decode().rstrip("\r\n"), p.line))
     return Plan(fields, known, submissions, digest.hexdigest())
 
 
@@ -180,7 +169,7 @@ class BatchClient:
     def from_env(cls) -> BatchClient:
         from worker.app import app, settings, store
 
-        return cls(app, store, settings)
+        return cls(app, store(), settings)
 
     def check_reachable(self, broker: bool = False) -> None:
         """Raise `Unreachable` unless the store (and, with `broker`, the broker) answers."""

@@ -129,11 +129,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from kombu import Exchange, Queue
+
+from grader.errors import SeqquizError
 
 PREFIX = "SEQQUIZ_"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -155,8 +157,10 @@ ROUTES: dict[str, str] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(SeqquizError, ValueError):
     """Raised when a `SEQQUIZ_*` setting is malformed or the settings contradict each other."""
+
+    code: ClassVar[str] = "invalid-config"
 
     def __init__(self, name: str, value: Any, reason: str) -> None:
         self.name = name
@@ -189,16 +193,26 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+#: How `Settings.from_env` reads a field beyond its type (metadata of the dataclass field): `low`,
+#: the least value a number may take (else 1 for an integer, 0.001 for a float); `url`, a Redis
+#: URL; `default_from`, another field whose value is the default; `env_default`, the value when
+#: the variable is unset, if not the field's default.
+def _setting(default: Any, **how: Any) -> Any:
+    return field(default=default, metadata=how)
+
+
 @dataclass(frozen=True)
 class Settings:
-    broker_url: str = DEFAULT_REDIS
-    result_backend: str = DEFAULT_REDIS
-    store_url: str = DEFAULT_REDIS
+    """Every setting of the queue, one field each, read from `SEQQUIZ_<FIELD NAME>`."""
+
+    broker_url: str = _setting(DEFAULT_REDIS, url=True)
+    result_backend: str = _setting(DEFAULT_REDIS, url=True)
+    store_url: str = _setting(DEFAULT_REDIS, url=True, default_from="broker_url")
     result_ttl: int = 7 * 24 * 3600
     result_expires: int = 3600
     visibility_timeout: float = 300.0
     restore_interval: float = 10.0
-    max_redeliveries: int = 3
+    max_redeliveries: int = _setting(3, low=0)
     interactive_soft_time_limit: float = 20.0
     interactive_time_limit: float = 30.0
     batch_soft_time_limit: float = 100.0
@@ -206,51 +220,22 @@ class Settings:
     interactive_prefetch: int = 4
     batch_prefetch: int = 1
     chunk_size: int = 1000
-    stall_timeout: float = 0.0  # 0: derived, see `effective_stall_timeout`
-    warmup_seeds: int = 16
+    stall_timeout: float = _setting(0.0, low=0)  # 0: derived, see `effective_stall_timeout`
+    warmup_seeds: int = _setting(16, low=0)
     remote_control: bool = False
     # Test-only hooks; never set in production.
     test_crash_on: str | None = None  # os._exit() the pool process on this submission id
-    test_grade_delay: float = 0.0  # seconds slept before grading each batch submission
+    test_grade_delay: float = _setting(0.0, low=0)  # seconds slept before grading each submission
     test_hold_on: str | None = None  # hold the chunk in flight at this id (`worker.tasks`)
-    test_hold_dir: str = ""
+    test_hold_dir: str = _setting("", env_default=".")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        broker = _url(env, "BROKER_URL", DEFAULT_REDIS)
-        settings = cls(
-            broker_url=broker,
-            result_backend=_url(env, "RESULT_BACKEND", DEFAULT_REDIS),
-            store_url=_url(env, "STORE_URL", broker),
-            result_ttl=int(_number(env, "RESULT_TTL", cls.result_ttl, integer=True)),
-            result_expires=int(_number(env, "RESULT_EXPIRES", cls.result_expires, integer=True)),
-            visibility_timeout=_number(env, "VISIBILITY_TIMEOUT", cls.visibility_timeout),
-            restore_interval=_number(env, "RESTORE_INTERVAL", cls.restore_interval),
-            max_redeliveries=int(
-                _number(env, "MAX_REDELIVERIES", cls.max_redeliveries, integer=True, low=0)
-            ),
-            interactive_soft_time_limit=_number(
-                env, "INTERACTIVE_SOFT_TIME_LIMIT", cls.interactive_soft_time_limit
-            ),
-            interactive_time_limit=_number(
-                env, "INTERACTIVE_TIME_LIMIT", cls.interactive_time_limit
-            ),
-            batch_soft_time_limit=_number(env, "BATCH_SOFT_TIME_LIMIT", cls.batch_soft_time_limit),
-            batch_time_limit=_number(env, "BATCH_TIME_LIMIT", cls.batch_time_limit),
-            interactive_prefetch=int(
-                _number(env, "INTERACTIVE_PREFETCH", cls.interactive_prefetch, integer=True)
-            ),
-            batch_prefetch=int(_number(env, "BATCH_PREFETCH", cls.batch_prefetch, integer=True)),
-            chunk_size=int(_number(env, "CHUNK_SIZE", cls.chunk_size, integer=True)),
-            stall_timeout=_number(env, "STALL_TIMEOUT", cls.stall_timeout, low=0),
-            warmup_seeds=int(_number(env, "WARMUP_SEEDS", cls.warmup_seeds, integer=True, low=0)),
-            remote_control=_flag(env, "REMOTE_CONTROL"),
-            test_crash_on=env.get(PREFIX + "TEST_CRASH_ON") or None,
-            test_grade_delay=_number(env, "TEST_GRADE_DELAY", 0.0, low=0),
-            test_hold_on=env.get(PREFIX + "TEST_HOLD_ON") or None,
-            test_hold_dir=_text(env, "TEST_HOLD_DIR", "."),
-        )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            values[f.name] = _read(env, f, values)
+        settings = cls(**values)
         settings.check()
         return settings
 
@@ -344,6 +329,26 @@ class Settings:
             "result_backend_max_retries": 60,
             "redis_backend_health_check_interval": 10,
         }
+
+
+def _read(env: Mapping[str, str], f: Field[Any], earlier: Mapping[str, Any]) -> Any:
+    """One field's value from `SEQQUIZ_<NAME>`, by the field's type and metadata."""
+    name, how = f.name.upper(), f.metadata
+    default = earlier[how["default_from"]] if "default_from" in how else f.default
+    default = how.get("env_default", default)
+    if how.get("url"):
+        return _url(env, name, default)
+    if f.type == "bool":
+        return _flag(env, name)
+    if f.type == "int":
+        return int(_number(env, name, default, integer=True, low=how.get("low")))
+    if f.type == "float":
+        return _number(env, name, default, low=how.get("low"))
+    if f.type == "str | None":
+        return env.get(PREFIX + name) or None
+    if f.type == "str":
+        return _text(env, name, default)
+    raise TypeError(f"Settings.{f.name}: no reader for type {f.type}")
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:

@@ -26,21 +26,24 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
 
-from seqquiz.jobs import SubmissionError, check_submission_id
+from grader.errors import SeqquizError
+from jobs import SubmissionError, check_submission_id
 
 BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 SLICE = 10_000  # fields per HMGET/RPUSH: bounded replies, no long Redis stalls
 
 
-class BatchIdError(ValueError):
+class BatchIdError(SeqquizError, ValueError):
     """Raised when a batch id is not 1 to 128 letters, digits or `_.:-`."""
+
+    code: ClassVar[str] = "invalid-batch-id"
 
 
 def check_batch_id(batch_id: Any) -> str:
@@ -54,7 +57,7 @@ def check_batch_id(batch_id: Any) -> str:
 
 def submission_field(sid: Any) -> str | None:
     """The results-hash field of a submission id, or None when it is absent or refused by
-    `seqquiz.jobs.check_submission_id` (such a line is keyed by its line number)."""
+    `jobs.check_submission_id` (such a line is keyed by its line number)."""
     try:
         valid = check_submission_id(sid)
     except SubmissionError:

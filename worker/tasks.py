@@ -1,4 +1,4 @@
-"""The tasks of the queue contract: thin shells around `seqquiz.jobs` that add idempotency by
+"""The tasks of the queue contract: thin shells around `jobs` that add idempotency by
 submission id, durable results and the redelivery bound.
 
 =====================  ==================================================  ===========================
@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import orjson
 from celery import Task
@@ -38,16 +38,21 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.worker.request import Request
 from celery.worker.strategy import default as default_strategy
 
-from generators import REGISTRY, TemplateError
-from grader import GraderError
-from seqquiz import jobs
+import jobs
+from generators import REGISTRY
+from grader.errors import SeqquizError
+from grader.result import pass_through
 from worker.app import app, settings, store
-from worker.config import BATCH, INTERACTIVE, ROUTES
+from worker.config import ROUTES
 from worker.store import BatchIdError, check_batch_id, line_field, submission_field
 
 log = logging.getLogger(__name__)
 
 CRASH_EXIT_CODE = 70
+
+# Celery's soft time limit is an ordinary Exception: the grading guard must let it through to the
+# job (a `time-limit` result, or a requeued chunk), not mark the part being graded `invalid`.
+pass_through(SoftTimeLimitExceeded)
 
 
 def error(code: str, message: str) -> dict[str, Any]:
@@ -57,6 +62,12 @@ def error(code: str, message: str) -> dict[str, Any]:
 def _limits(queue: str) -> dict[str, float]:
     soft, hard = settings.time_limits(queue)
     return {"soft_time_limit": soft, "time_limit": hard}
+
+
+def queue_task(name: str, **options: Any) -> Callable[[Callable[..., Any]], Task]:
+    """Declare a task of the contract: its queue, and so its time limits, are the one
+    `config.ROUTES` gives it (a task missing there is refused here, at import)."""
+    return app.task(name=name, **COMMON, **_limits(ROUTES[name]), **options)
 
 
 def clamp_limits(asked: Any, hard: float, soft: float) -> tuple[float, float]:
@@ -165,7 +176,7 @@ def _over_bound(task: Task) -> dict[str, Any] | None:
     First deliveries are not counted (no Redis round trip on the hot path)."""
     if not _redelivered(task):
         return None
-    n = store.count_redelivery(task.request.id)
+    n = store().count_redelivery(task.request.id)
     if n <= settings.max_redeliveries:
         log.warning("%s[%s]: redelivery %d", task.name, task.request.id, n)
         return None
@@ -182,8 +193,8 @@ def _run(name: str, job: Callable[[Any], Any], payload: Any) -> Any:
     `internal-error` (logged with its traceback)."""
     try:
         return job(payload)
-    except (TemplateError, GraderError) as exc:
-        return error(getattr(exc, "code", "invalid-request"), str(exc))
+    except SeqquizError as exc:
+        return error(exc.code, str(exc))
     except SoftTimeLimitExceeded:
         return error("time-limit", f"{name}: exceeded its soft time limit")
     except Exception as exc:
@@ -226,13 +237,13 @@ def _maybe_hold(sid: Any) -> None:
 # ---- interactive ---------------------------------------------------------------------------
 
 
-@app.task(name="seqquiz.solve", **COMMON, **_limits(INTERACTIVE))
+@queue_task("seqquiz.solve")
 @one_payload
 def solve(self: Task, payload: Any) -> Any:
     return _over_bound(self) or _run(self.name, jobs.solve, payload)
 
 
-@app.task(name="seqquiz.grade", **COMMON, **_limits(INTERACTIVE))
+@queue_task("seqquiz.grade")
 @one_payload
 def grade(self: Task, payload: Any) -> Any:
     """With a `submission_id`, the first grade stored for that id is the answer to every later
@@ -242,7 +253,7 @@ def grade(self: Task, payload: Any) -> Any:
         return {"error": refused}
     field = submission_field(sid)
     if field is not None and _redelivered(self):
-        stored = store.get_grade(field)
+        stored = store().get_grade(field)
         if stored is not None:
             return orjson.loads(stored)
     over = _over_bound(self)
@@ -256,7 +267,7 @@ def grade(self: Task, payload: Any) -> Any:
 
     result = _run(self.name, job, payload)
     if field is not None and "error" not in result:
-        earlier = store.save_grade(field, orjson.dumps(result))
+        earlier = store().save_grade(field, orjson.dumps(result))
         if earlier is not None:
             return orjson.loads(earlier)
     return result
@@ -265,7 +276,7 @@ def grade(self: Task, payload: Any) -> Any:
 # ---- batch ---------------------------------------------------------------------------------
 
 
-@app.task(name="seqquiz.generate_set", **COMMON, **_limits(BATCH))
+@queue_task("seqquiz.generate_set")
 @one_payload
 def generate_set(self: Task, payload: Any) -> Any:
     def job(p: Any) -> dict[str, Any]:
@@ -287,13 +298,15 @@ class Item(NamedTuple):
     result: dict[str, Any] | None = None
 
 
-class RequestError(ValueError):
+class RequestError(SeqquizError, ValueError):
     """Raised when a grade_batch request is not `{"submissions": [...], ...}`."""
+
+    code: ClassVar[str] = "invalid-request"
 
 
 def plan(payload: Any) -> tuple[str | None, list[Item]]:
     """The batch id and the items of a grade_batch request, with bad JSON (a submission given
-    as text) and duplicates marked as `seqquiz.jobs.grade_lines` marks them."""
+    as text) and duplicates marked by `jobs.plan_submissions`, as the local path marks them."""
     if not isinstance(payload, Mapping):
         raise RequestError(f"request must be a JSON object (got {type(payload).__name__})")
     subs = payload.get("submissions")
@@ -314,30 +327,18 @@ def plan(payload: Any) -> tuple[str | None, list[Item]]:
             check_batch_id(batch_id)
         except BatchIdError as exc:
             raise RequestError(str(exc)) from None
-    items: list[Item] = []
-    seen: dict[Any, int] = {}
-    for text, line in zip(subs, lines, strict=True):
-        sub = text
-        if isinstance(text, str):  # a JSONL line: parsed here, as the local path parses it
-            sub, err = jobs.parse_line(text, line)
-            if err is not None:
-                items.append(Item(line_field(line), None, line, None, err))
-                continue
-        sid, _ = jobs.submission_id_of(sub)
-        field = submission_field(sid)
-        if field is None:
-            items.append(Item(line_field(line), sub, line, sid))
-        elif sid in seen:
-            dup = jobs.error_result(
-                sid,
-                "duplicate-submission",
-                f"submission_id {sid!r} was already graded on line {seen[sid]}",
-                line,
-            )
-            items.append(Item(line_field(line), sub, line, sid, dup))
-        else:
-            seen[sid] = line
-            items.append(Item(field, sub, line, sid))
+    items = [
+        Item(
+            line_field(p.line)
+            if p.result is not None
+            else submission_field(p.sid) or line_field(p.line),
+            p.sub,
+            p.line,
+            p.sid,
+            p.result,
+        )
+        for p in jobs.plan_submissions(zip(subs, lines, strict=True))
+    ]
     return batch_id, items
 
 
@@ -360,7 +361,7 @@ def _grade_item(item: Item) -> dict[str, Any]:
 # A chunk killed by its hard time limit is requeued like one whose process died (the default,
 # for the other tasks, is to fail it): the redelivery grades it one submission at a time and
 # charges the submission that hangs, which ends as an error result after the bounded retries.
-@app.task(name="seqquiz.grade_batch", acks_on_timeout=False, **COMMON, **_limits(BATCH))
+@queue_task("seqquiz.grade_batch", acks_on_timeout=False)
 @one_payload
 def grade_batch(self: Task, payload: Any) -> Any:
     """Grade a chunk of submissions. Results are stored in the batch's hash (the request's
@@ -369,14 +370,14 @@ def grade_batch(self: Task, payload: Any) -> Any:
     try:
         batch_id, items = plan(payload)
     except RequestError as exc:
-        return error("invalid-request", str(exc))
+        return error(exc.code, str(exc))
     batch = batch_id or f"task-{self.request.id}"
     try:
         if _redelivered(self):
             results = _grade_carefully(self, batch, items)
         else:
             results = [_grade_item(item) for item in items]
-            kept = store.save(
+            kept = store().save(
                 batch,
                 [
                     (it.field, orjson.dumps(r), "error" in r)
@@ -398,10 +399,10 @@ def _grade_carefully(task: Task, batch: str, items: list[Item]) -> list[dict[str
     Skip what is stored; grade the rest one at a time, counting a start per submission and
     storing each result at once, so the next death is charged to the submission in flight. A
     submission charged more than the bound becomes `worker-crashed`; the others are graded."""
-    n = store.count_redelivery(task.request.id)
+    n = store().count_redelivery(task.request.id)
     bound = settings.max_redeliveries
     log.warning("%s[%s]: redelivery %d; grading one by one", task.name, task.request.id, n)
-    stored = store.existing(batch, [it.field for it in items])
+    stored = store().existing(batch, [it.field for it in items])
     # Safety net for deaths outside any submission (each submission absorbs at most `bound`).
     hopeless = n > bound * (len(items) + 1)
     results: list[dict[str, Any]] = []
@@ -409,7 +410,7 @@ def _grade_carefully(task: Task, batch: str, items: list[Item]) -> list[dict[str
         if raw is not None:
             results.append(orjson.loads(raw))
             continue
-        attempts = store.bump_attempt(batch, item.field) if item.result is None else 0
+        attempts = store().bump_attempt(batch, item.field) if item.result is None else 0
         if attempts > bound or hopeless:
             result = jobs.error_result(
                 item.sid,
@@ -423,7 +424,7 @@ def _grade_carefully(task: Task, batch: str, items: list[Item]) -> list[dict[str
             )
         else:
             result = _grade_item(item)
-        kept = store.save(batch, [(item.field, orjson.dumps(result), "error" in result)])
+        kept = store().save(batch, [(item.field, orjson.dumps(result), "error" in result)])
         results.append(orjson.loads(kept[0]) if kept else result)
     return results
 

@@ -16,25 +16,30 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
+from grader.errors import SeqquizError
 from store import Store
 
 log = logging.getLogger(__name__)
 
 
-class CallbackError(ValueError):
+class CallbackError(SeqquizError, ValueError):
     """Raised when a callback URL is malformed, its host is not allowed, or it resolves to an
     address callbacks may not reach."""
 
+    code: ClassVar[str] = "invalid-callback"
 
-class WebhookSettingsError(ValueError):
+
+class WebhookSettingsError(SeqquizError, ValueError):
     """Raised when a webhook setting in the environment has a value it cannot use."""
+
+    code: ClassVar[str] = "invalid-config"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float) -> float:

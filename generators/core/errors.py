@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from grader.errors import SeqquizError
 
 
-class TemplateError(Exception):
+class TemplateError(SeqquizError):
     """Base class of every error raised by templates and the registry."""
 
-    code = "template-error"
+    code: ClassVar[str] = "template-error"
 
 
 class FieldError(TemplateError, ValueError):
     """Raised when one field of an input is missing, malformed or out of range; the message names
     the field (dotted path) and shows the value."""
 
-    code = "invalid-field"
+    code: ClassVar[str] = "invalid-field"
     prefix = ""
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
@@ -32,35 +34,35 @@ class FieldError(TemplateError, ValueError):
 class ParamError(FieldError):
     """Raised when a template parameter is missing, malformed or out of range."""
 
-    code = "invalid-params"
+    code: ClassVar[str] = "invalid-params"
     prefix = "params."
 
 
 class ResponseError(FieldError):
     """Raised when a response as a whole is unusable (not its parts: those grade as invalid)."""
 
-    code = "invalid-response"
+    code: ClassVar[str] = "invalid-response"
 
 
 class UnknownTemplateError(TemplateError, LookupError):
     """Raised when a template id is not in the registry."""
 
-    code = "unknown-template"
+    code: ClassVar[str] = "unknown-template"
 
 
 class VersionError(TemplateError):
     """Raised when a submission names a template version this installation cannot grade."""
 
-    code = "version-mismatch"
+    code: ClassVar[str] = "version-mismatch"
 
 
 class DuplicateTemplateError(TemplateError):
     """Raised when two templates register the same id."""
 
-    code = "duplicate-template"
+    code: ClassVar[str] = "duplicate-template"
 
 
 class SamplingError(TemplateError):
     """Raised when the sampler cannot find a well-posed variant around the fixed params."""
 
-    code = "sampling-failed"
+    code: ClassVar[str] = "sampling-failed"

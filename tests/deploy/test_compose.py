@@ -34,7 +34,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError
 
-from seqquiz import jobs
+import jobs
 from store import Store
 from tests.deploy.compose import (
     ROOT,

@@ -14,9 +14,9 @@ PARSER = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False
 
 
 def test_the_export_tests_read_their_schemas_from_the_repository() -> None:
-    from tests.seqquiz import test_exports
+    from tests.jobs.exports import readers
 
-    assert test_exports.SCHEMAS.resolve() == SCHEMAS.resolve()
+    assert readers.SCHEMAS.resolve() == SCHEMAS.resolve()
     for entry in ("qti21/imsqti_v2p1.xsd", "imscp/imscp_v1p1.xsd", "qti12/ims_qtiasiv1p2.xsd"):
         assert (SCHEMAS / entry).is_file(), entry
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import jobs
 from generators import REGISTRY, ParamError, make_variant
 from generators.families import concepts_numeric
 from grader import Status
-from seqquiz import jobs
 
 MEMORY = REGISTRY.get("memory-capacity")
 CONTEXT = REGISTRY.get("context-window")

@@ -11,10 +11,10 @@ from autograd import grad
 from hypothesis import given
 from hypothesis import strategies as st
 
+import jobs
 from generators import get_template, make_variant
 from generators.core.variants import grade_response
 from generators.families import rnn, rnn_numeric
-from seqquiz import jobs
 
 FORWARD = get_template("rnn-forward")
 BPTT = get_template("rnn-bptt")

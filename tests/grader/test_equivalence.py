@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from billiard.exceptions import SoftTimeLimitExceeded
 
 import grader.equivalence as equivalence
 import grader.result
+import jobs
 from bench.formula_set import PARAMS, PART, formula_set
 from generators import REGISTRY
 from generators.core.variants import grading_specs
@@ -28,10 +28,10 @@ from grader.equivalence import (
     decide,
     default_sandbox,
 )
+from grader.errors import GraderError
 from grader.result import PartResult, Status, grade_parts
 from grader.sandbox import Sandbox
 from grader.symbolic_answer import clear_cache
-from seqquiz import jobs
 from tests.grader.sandbox_jobs import sleeper
 
 RIGHT, WRONG = formula_set()
@@ -184,16 +184,28 @@ def test_a_sandbox_that_cannot_start_is_an_error_of_the_service(
     assert result["error"]["code"] == "grader-unavailable", result
 
 
+class _HostTimeLimit(Exception):
+    """A host's time limit that is an ordinary exception, as Celery's SoftTimeLimitExceeded is."""
+
+
 class _Stopped:
     """An answer kind whose grading is cut off by the host's time limit."""
 
     def grade(self, raw: Any) -> PartResult:
-        raise SoftTimeLimitExceeded
+        raise _HostTimeLimit
 
 
-def test_the_hosts_time_limit_passes_through_the_grading_guard() -> None:
-    with pytest.raises(SoftTimeLimitExceeded):
+def test_the_hosts_time_limit_passes_through_the_grading_guard(monkeypatch) -> None:
+    monkeypatch.setattr(grader.result, "_NOT_THE_ANSWERS", grader.result.passes_through())
+    grader.result.pass_through(_HostTimeLimit)
+    with pytest.raises(_HostTimeLimit):
         grade_parts({"a": _Stopped()}, {"a": "1"})  # type: ignore[dict-item]
+
+
+def test_an_unregistered_exception_is_the_answers_invalid_part(monkeypatch) -> None:
+    monkeypatch.setattr(grader.result, "_NOT_THE_ANSWERS", (GraderError,))
+    got = grade_parts({"a": _Stopped()}, {"a": "1"})  # type: ignore[dict-item]
+    assert got.parts["a"].status is Status.INVALID
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from generators import get_template, make_variant
 from generators.core.variants import grade_response
 from grader import Status
-from seqquiz.jobs import grade_lines
+from jobs import grade_lines
 
 FORWARD = {
     "x": [2, -1],

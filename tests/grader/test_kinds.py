@@ -4,6 +4,7 @@ a student-page input whose submitted form grades like the typed answer)."""
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from typing import Any
 
@@ -248,3 +249,24 @@ def test_a_matrix_renders_a_textarea() -> None:
     assert [f["_tag"] for f in _form(EXAMPLES["vector"][0].html_input("v", "v")).fields] == [
         "input"
     ]
+
+
+def test_the_kind_table_is_complete_whatever_was_imported_first() -> None:
+    # `grader` loads its modules on first use; the kinds declared outside grader/answers.py
+    # (`symbolic`) must be in the table even when nothing else imported their module.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json, sys\n"
+        "from grader.answers import kinds\n"
+        "assert 'grader.symbolic_answer' not in sys.modules\n"
+        "print(json.dumps(sorted(kinds())))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(proc.stdout)) == set(kinds()) and "symbolic" in kinds()

@@ -20,11 +20,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from lxml import etree
 
+import jobs
 from generators import REGISTRY, TemplateError, make_variant
 from grader.parse import TooLargeNumber
-from seqquiz import cli, jobs, problem_set
-from seqquiz.exports import gift
-from seqquiz.formats import FORMATS, SetInfo, dump_json
+from jobs import SubmissionError, problem_set
+from jobs.exports import FORMATS, gift
+from jobs.formats import SetInfo, dump_json
+from seqquiz import cli
 from worker.client import plan_lines, read_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -412,7 +414,7 @@ def test_big_integers_in_a_grade_job_are_refused_by_name() -> None:
         ({"tolerance": {"*": {"rtol": BIG}}}, "tolerance.*.rtol"),
         ({"params": {"x": [1, -BIG]}}, "params.x[1]"),
     ):
-        with pytest.raises(TemplateError, match="^" + re.escape(field)):
+        with pytest.raises(SubmissionError, match="^" + re.escape(field)):
             jobs.grade({**base, **extra})
         result = jobs.grade_submission({**base, **extra, "submission_id": "s"})
         assert result["error"]["code"] != "internal-error", result

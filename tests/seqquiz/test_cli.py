@@ -216,3 +216,43 @@ def test_console_script_runs_without_traceback() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("seqquiz: error: params.x:") and "Traceback" not in proc.stderr
+
+
+def test_a_queue_command_does_not_import_sympy() -> None:
+    """`seqquiz batch status` with Redis down must answer in moments on a loaded machine; most of
+    a slow answer was importing SymPy, which it never needs (bench/broker_down_bench.py times
+    it). The CLI imports the generators and formats in the commands that use them."""
+    import os
+
+    from worker.testing import free_port
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('sympy' in sys.modules, file=sys.stderr))\n"
+        "from seqquiz.cli import main\n"
+        "main(['batch', 'status', 'b1'])\n"
+    )
+    env = {**os.environ, "SEQQUIZ_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2 and "broker is unreachable" in lines[0], proc.stderr
+    assert lines[-1] == "False", proc.stderr
+
+
+@pytest.mark.parametrize("args", [["generate", "rnn-forward", "-o", "/nonexistent/dir/x.json"]])
+def test_unwritable_output_is_one_line(args: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, args)
+    assert (
+        result.exit_code == 2
+        and "-o: cannot write" in result.stderr
+        and "Traceback" not in result.stderr
+    )
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(
+        orjson.dumps({"submission_id": "a", "template": "rnn-forward", "seed": 1, "response": {}})
+    )
+    result = CliRunner().invoke(main, ["grade-batch", str(src), "-o", "/nonexistent/dir/out.jsonl"])
+    assert result.exit_code == 2 and "-o: cannot write" in result.stderr

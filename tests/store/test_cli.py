@@ -67,8 +67,8 @@ def test_a_command_on_a_store_behind_says_which_command_to_run(db_url: str) -> N
 
 
 def _store_grade(s: Store, response: dict, tolerance: dict | None = None) -> None:
+    import jobs
     from generators import get_template
-    from seqquiz import jobs
 
     payload = {"template": "rnn-forward", "params": {**WEEK7, "ask": ["h_2"]}, "response": response}
     if tolerance is not None:
@@ -116,8 +116,8 @@ def test_regrade_reports_a_grade_stored_under_an_older_template_version_and_keep
     db_url: str,
 ) -> None:
     """The regrade would otherwise grade a v1 submission against today's variant of the seed."""
+    import jobs
     from generators import get_template
-    from seqquiz import jobs
 
     with Store(db_url) as s:
         s.upgrade()

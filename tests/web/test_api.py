@@ -12,8 +12,8 @@ import httpx
 import orjson
 import pytest
 
+import jobs
 from generators import REGISTRY, get_template
-from seqquiz import jobs
 from store import Store
 from tests.web.conftest import Live
 from tests.web.live import REPO, LiveServer, make_keys

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from seqquiz import jobs
+import jobs
 from worker.testing import REPO, RedisServer, worker_env
 
 TEMPLATES = ("rnn-forward", "rnn-bptt", "rnn-gradient-flow")

@@ -106,3 +106,42 @@ def test_plain_celery_worker_refuses_a_prefetch_that_breaks_the_limits():
     )
     assert proc.returncode != 0
     assert "refuses to start" in proc.stderr + proc.stdout
+
+
+def test_every_setting_is_read_from_its_environment_variable():
+    """`from_env` walks the dataclass: a field added to `Settings` is read from SEQQUIZ_<NAME>
+    without a second list to keep in step."""
+    from dataclasses import fields
+
+    from worker.config import PREFIX
+
+    given: dict[str, tuple[str, object]] = {}
+    for f in fields(Settings):
+        if f.type == "bool":
+            given[f.name] = ("1", True)
+        elif f.type == "int":
+            given[f.name] = (str(f.default + 1), f.default + 1)
+        elif f.type == "float":
+            given[f.name] = ("0.5", 0.5)
+        elif f.metadata.get("url"):
+            given[f.name] = (f"redis://h-{f.name}:6379/3", f"redis://h-{f.name}:6379/3")
+        else:
+            given[f.name] = (f"v-{f.name}", f"v-{f.name}")
+    # Soft limits stay below hard ones and everything below the visibility timeout.
+    for name, value in (
+        ("interactive_soft_time_limit", 1.0),
+        ("interactive_time_limit", 2.0),
+        ("batch_soft_time_limit", 3.0),
+        ("batch_time_limit", 4.0),
+        ("visibility_timeout", 50.0),
+    ):
+        given[name] = (str(value), value)
+    env = {PREFIX + name.upper(): text for name, (text, _) in given.items()}
+    got = Settings.from_env(env)
+    assert {name: getattr(got, name) for name in given} == {n: v for n, (_, v) in given.items()}
+
+
+def test_a_field_with_a_default_from_another_follows_it_when_unset():
+    got = Settings.from_env({"SEQQUIZ_BROKER_URL": "redis://broker:6379/1"})
+    assert got.store_url == "redis://broker:6379/1"
+    assert got.test_hold_dir == "."  # the hooks' folder: the working directory when unset

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from seqquiz import jobs
+import jobs
 from tests.worker.helpers import FAST, submission_lines
 from worker.testing import REPO, RedisServer, WorkerProcess, worker_env
 

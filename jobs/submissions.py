@@ -1,25 +1,17 @@
-"""The jobs behind the CLI and the queue, as pure functions of JSON-shaped input: solve, grade,
-grade a batch, generate a set. No files or network here; `seqquiz.cli` and `worker` do that."""
+"""The JSON-lines side of the jobs, light enough for a door that only reads a batch's file: size
+limits, the submission-id rule, error results, JSONL reading and the one duplicate-submission
+planner (the local `grade-batch`, the queue's `grade_batch` task and its client all plan with it).
+No SymPy here: `seqquiz batch status` imports this without paying for the grader."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, ClassVar, NamedTuple
 
 import orjson
 
-from generators import (
-    REGISTRY,
-    TemplateError,
-    Variant,
-    check_version,
-    grade_response,
-    make_variant,
-)
-from generators.core.variants import resolve
-from generators.core.variants import solve as solve_answers
-from grader import GraderError
+from grader.errors import SeqquizError
 from grader.parse import loads_json, loads_json_exact
 
 # Size limits, one set for every door (the CLI, the queue's generate_set, the web API); the
@@ -31,10 +23,10 @@ INT_LIMIT = 2**63  # integers in params, tolerances and points stay within +-2^6
 MAX_MESSAGE = 500  # characters of an error message
 
 
-class SubmissionError(TemplateError):
+class SubmissionError(SeqquizError, ValueError):
     """Raised when a submission object lacks a field or has one of the wrong type."""
 
-    code = "invalid-submission"
+    code: ClassVar[str] = "invalid-submission"
 
 
 def check_ints(value: Any, where: str) -> None:
@@ -105,62 +97,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _field(
-    obj: Mapping[str, Any], name: str, kinds: type | tuple[type, ...], required: bool = True
-) -> Any:
-    value = obj.get(name)
-    if value is None:
-        if required:
-            raise SubmissionError(f"{name}: is required")
-        return None
-    if type(value) is kinds:  # the common case, checked first: this runs for every submission
-        return value
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        shown = repr(value)[:60]
-        names = (
-            kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
-        )
-        raise SubmissionError(f"{name}: must be {names} (got {shown})")
-    return value
-
-
-def _variant_key(payload: Mapping[str, Any]) -> tuple[Any, int | None, dict[str, Any] | None]:
-    if type(payload) is not dict and not isinstance(payload, Mapping):
-        raise SubmissionError(f"submission must be a JSON object (got {type(payload).__name__})")
-    template = REGISTRY.get(_field(payload, "template", str))
-    check_version(template, payload.get("version"))
-    seed = _field(payload, "seed", int, required=False)
-    params = _field(payload, "params", dict, required=False)
-    if seed is None and params is None:
-        raise SubmissionError("seed or params: one of them is required")
-    check_ints(params, "params")
-    return template, seed, params
-
-
-def solve(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"template", "seed"?, "params"?}` -> the template's every answer and the full params."""
-    template, seed, params = _variant_key(payload)
-    full = resolve(template, seed, params)
-    return {
-        "template": template.id,
-        "version": template.version,
-        "seed": seed,
-        "params": full,
-        "answers": solve_answers(template, full),
-    }
-
-
-def grade(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"template", "seed" | "params", "response", "tolerance"?, "points"?}` -> score and parts."""
-    template, seed, params = _variant_key(payload)
-    response = _field(payload, "response", dict)
-    tolerance = _field(payload, "tolerance", dict, required=False)
-    points = _field(payload, "points", dict, required=False)
-    check_ints(tolerance, "tolerance")
-    check_ints(points, "points")
-    return grade_response(template, seed, params, response, tolerance, points).to_json()
-
-
 def error_result(
     submission_id: Any, code: str, message: str, line: int | None = None
 ) -> dict[str, Any]:
@@ -173,21 +109,6 @@ def error_result(
     if line is not None:
         out["line"] = line
     return out
-
-
-def grade_submission(sub: Any, line: int | None = None) -> dict[str, Any]:
-    """One batch submission -> its result, or a structured error result; never raises for bad
-    input (an internal error is reported as code `internal-error`)."""
-    sid, refused = submission_id_of(sub)
-    if refused is not None:  # echoed as null: an invalid id must not be matched as if valid
-        return error_result(None, refused["code"], refused["message"], line)
-    try:
-        result = grade(sub)
-    except (TemplateError, GraderError) as exc:
-        return error_result(sid, getattr(exc, "code", "invalid-submission"), str(exc), line)
-    except Exception as exc:  # a bug must cost one line, not the batch
-        return error_result(sid, "internal-error", f"{type(exc).__name__}: {exc}", line)
-    return {"submission_id": sid, **result}
 
 
 BOM = b"\xef\xbb\xbf"
@@ -250,71 +171,45 @@ def parse_line(raw: bytes | str, line: int) -> tuple[Any, dict[str, Any] | None]
         return None, error_result(None, "bad-json", f"line {line}: not valid JSON ({exc})", line)
 
 
-def grade_lines(lines: Iterable[bytes | str], first_line: int = 1) -> Iterator[dict[str, Any]]:
-    """Grade JSONL submissions one a line; yields exactly one result per non-blank input line. A
-    submission id seen before in the same batch gets a `duplicate-submission` error: one grade per
-    submission id."""
+_TEXT = (bytes, str)  # a tuple, not `bytes | str`: this runs for every line of a batch
+
+
+class Planned(NamedTuple):
+    """One submission of a batch as planned: `given` is what the caller passed (the JSONL text or
+    the object), `sub` the parsed submission, `sid` its valid id or None, and `result` the error
+    that is this line's whole result (bad JSON, or an id already seen in the batch), else None.
+    (A tuple: a batch plans a hundred thousand of them.)"""
+
+    given: Any
+    line: int
+    sub: Any
+    sid: str | int | None
+    result: dict[str, Any] | None
+
+
+def plan_submissions(entries: Iterable[tuple[Any, int]]) -> Iterator[Planned]:
+    """(submission or its JSONL text, line number) pairs -> one `Planned` each, in order: text is
+    parsed (bad JSON is an error result), and a submission id seen before in the same batch gets
+    a `duplicate-submission` error result: one grade per submission id. Blank lines are the
+    caller's to skip (a JSONL file skips them; a queued chunk has none)."""
     seen: dict[Any, int] = {}
-    for n, raw in enumerate(lines, first_line):
-        if not raw.strip():
-            continue
-        sub, err = parse_line(raw, n)
-        if err is not None:
-            yield err
-            continue
+    for given, line in entries:
+        sub = given
+        if isinstance(given, _TEXT):
+            sub, err = parse_line(given, line)
+            if err is not None:
+                yield Planned(given, line, None, None, err)
+                continue
         sid, _ = submission_id_of(sub)
         if sid is not None:
             if sid in seen:
-                yield error_result(
+                dup = error_result(
                     sid,
                     "duplicate-submission",
                     f"submission_id {sid!r} was already graded on line {seen[sid]}",
-                    n,
+                    line,
                 )
+                yield Planned(given, line, sub, sid, dup)
                 continue
-            seen[sid] = n
-        yield grade_submission(sub, n)
-
-
-def check_count(count: int, limit: int, why: str = "") -> None:
-    # A field of the request, beside the params: named as the request names it.
-    if not 1 <= count <= limit:
-        raise SubmissionError(f"count: must be from 1 to {limit}{why} (got {count!r})")
-
-
-def variants(
-    template_id: str,
-    seed: int,
-    count: int,
-    params: Mapping[str, Any] | None,
-    tolerance: Mapping[str, Any] | None,
-    limit: int,
-) -> Iterator[Variant]:
-    """Variants with seeds seed .. seed+count-1, made one at a time so a caller can stream them.
-    Everything is checked before the first one is made."""
-    template = REGISTRY.get(template_id)
-    check_count(count, limit)
-    check_ints(params, "params")
-    check_ints(tolerance, "tolerance")
-    return (make_variant(template, seed + i, params, tolerance) for i in range(count))
-
-
-def generate(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """`{"template", "seed"?, "count"?, "params"?, "tolerance"?, "answers"?}` -> variants as JSON."""
-    if not isinstance(payload, Mapping):
-        raise SubmissionError(f"request must be a JSON object (got {type(payload).__name__})")
-    template = _field(payload, "template", str)
-    seed = _field(payload, "seed", int, required=False) or 0
-    count = _field(payload, "count", int, required=False)
-    params = _field(payload, "params", dict, required=False)
-    tolerance = _field(payload, "tolerance", dict, required=False)
-    with_answers = payload.get("answers", True) is not False
-    made = variants(
-        template,
-        seed,
-        1 if count is None else count,
-        params,
-        tolerance,
-        MAX_VARIANTS_PER_RESULT,
-    )
-    return [v.to_json(with_answers) for v in made]
+            seen[sid] = line
+        yield Planned(given, line, sub, sid, None)

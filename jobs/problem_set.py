@@ -10,12 +10,13 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from generators import REGISTRY, ParamError, TemplateError, Variant, make_variant, resolve
 from grader import GraderError
+from grader.errors import SeqquizError
 from grader.tolerance import read_override
-from seqquiz.jobs import INT_LIMIT, MAX_VARIANTS_IN_MEMORY, SubmissionError, check_ints
+from jobs import INT_LIMIT, MAX_VARIANTS_IN_MEMORY, SubmissionError, check_ints
 
 TOP_KEYS = {"title": str, "defaults": dict, "problem": list}
 DEFAULT_KEYS = {"count": int, "seed": int, "points": (int, float, dict), "tolerance": dict}
@@ -34,12 +35,12 @@ MAX_TITLE = 200
 DEFAULT_TITLE = "seqquiz problem set"
 
 
-class ProblemSetError(ValueError):
+class ProblemSetError(SeqquizError, ValueError):
     """Raised when a problem-set file cannot be read, has an unknown key, a value of the wrong
     type, an unknown template, or params, parts or tolerances a template refuses. The message
     names the file, the entry (1-based, with its template) and the field."""
 
-    code = "invalid-problem-set"
+    code: ClassVar[str] = "invalid-problem-set"
 
     def __init__(self, file: str, entry: int | None, template: str | None, field: str, why: str):
         self.file = file
@@ -277,7 +278,7 @@ def entry_variants(ps: ProblemSet, e: Entry) -> list[Variant]:
         points = {p: e.points.get(p, e.points.get("*", 1.0)) for p in asked}
         try:
             v = make_variant(t, seed, e.params, tolerance=tol or None, points=points)
-        except (TemplateError, GraderError) as exc:  # checked above; kept for a clear message
+        except SeqquizError as exc:  # checked above; kept for a clear message
             raise err("params", f"{exc} (seed {seed})") from None
         out.append(v)
     return out

@@ -16,9 +16,9 @@ from lxml import html as lhtml
 
 from generators import REGISTRY, Template, Variant, make_variant
 from grader.answers import NumericAnswer, VectorAnswer
-from seqquiz.exports import common as C
-from seqquiz.formats import FORMATS, SetInfo
-from tests.seqquiz.test_exports import READERS, RULES, bounds_of, boxes_of, seqquiz_accepts
+from jobs.exports import FORMATS, common
+from jobs.formats import SetInfo
+from tests.jobs.exports.readers import READERS, RULES, bounds_of, boxes_of, seqquiz_accepts
 
 TEMPLATES = list(REGISTRY)
 IDS = [t.id for t in TEMPLATES]
@@ -181,7 +181,7 @@ def key_latex(v: Variant) -> dict[tuple[str, tuple[int, ...]], list[tuple[float,
 
 
 def v_letter(v: Variant, pid: str) -> str:
-    return C.letter(list(v.parts).index(pid))
+    return common.letter(list(v.parts).index(pid))
 
 
 KEYS = {"markdown": key_markdown, "html": key_html, "latex": key_latex}
@@ -217,7 +217,7 @@ def test_lms_exports_accept_the_graders_interval_for_every_template(fmt: str) ->
     got = READERS[fmt](FORMATS[fmt].write(vs, SetInfo("t", answer_key=True)), vs)
     probes = 0
     for i, v in enumerate(vs):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         for key, box in boxes_of(v).items():
             if box.kind != "number":
                 continue

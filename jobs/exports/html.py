@@ -9,10 +9,10 @@ import json
 from collections.abc import Sequence
 
 from generators import Variant
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import svg_for
-from seqquiz.exports.markup import HtmlRenderer
-from seqquiz.formats import Format, SetInfo, register
+from jobs.exports import common
+from jobs.exports.figures import svg_for
+from jobs.exports.markup import HtmlRenderer
+from jobs.formats import Format, SetInfo
 
 MATHML = HtmlRenderer("mathml")
 
@@ -62,15 +62,15 @@ def _g(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _blank_student(b: C.Blank) -> str:
-    if b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+def _blank_student(b: common.Blank) -> str:
+    if b.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         return '<ul class="options">' + "".join(f"<li>{_e(o)}</li>" for o in b.options) + "</ul>"
     return '<span class="box"></span>'
 
 
-def part_student(p: C.Part) -> str:
+def part_student(p: common.Part) -> str:
     head = f'<span class="letter">({p.letter})</span> {MATHML.inline(p.prompt)}'
-    if p.blanks[0].kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    if p.blanks[0].kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         return f"<li>{head}{_blank_student(p.blanks[0])}</li>"
     if len(p.blanks) == 1 and not p.blanks[0].index:
         return f"<li>{head}{_blank_student(p.blanks[0])}</li>"
@@ -78,29 +78,29 @@ def part_student(p: C.Part) -> str:
     return f'<li>{head}<div class="entries">{cells}</div></li>'
 
 
-def _answer_cells(b: C.Blank) -> tuple[str, str]:
+def _answer_cells(b: common.Blank) -> tuple[str, str]:
     """(answer, what is accepted) for one box, with the exact values in data attributes."""
-    if b.kind is C.BlankKind.NUMBER:
+    if b.kind is common.BlankKind.NUMBER:
         shown = _g(b.value)
         accepted = " or ".join(
-            f'<span class="range" data-lo="{C.num(r.lo)}" data-hi="{C.num(r.hi)}">'
-            f"{C.interval_text(r)}</span>"
+            f'<span class="range" data-lo="{common.num(r.lo)}" data-hi="{common.num(r.hi)}">'
+            f"{common.interval_text(r)}</span>"
             for r in b.ranges
         )
-        return f'<span data-value="{C.num(b.value)}">{shown}</span>', accepted
-    if b.kind is C.BlankKind.INTEGER:
+        return f'<span data-value="{common.num(b.value)}">{shown}</span>', accepted
+    if b.kind is common.BlankKind.INTEGER:
         return f'<span data-value="{b.value}">{b.value}</span>', "exactly"
-    if b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    if b.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         value = ", ".join(b.correct) if b.correct else "(none)"
         data = _e(json.dumps(list(b.correct)))
-        partial = "" if b.kind is C.BlankKind.CHOICE else "partial credit per option"
+        partial = "" if b.kind is common.BlankKind.CHOICE else "partial credit per option"
         return f'<span data-value="{data}">{_e(value)}</span>', partial
     accepted = " or ".join(f"<code>{_e(a)}</code>" for a in b.accept)
     how = "" if b.graded_exactly else " (or an equivalent form)"
     return f'<span data-value="{_e(b.value)}">{_e(b.value)}</span>', accepted + how
 
 
-def key_html(v: Variant, parts: Sequence[C.Part]) -> str:
+def key_html(v: Variant, parts: Sequence[common.Part]) -> str:
     rows = []
     for p in parts:
         for b in p.blanks:
@@ -121,8 +121,8 @@ def key_html(v: Variant, parts: Sequence[C.Part]) -> str:
 
 
 def problem_html(v: Variant, index: int, number: int, answer_key: bool) -> str:
-    parts = C.parts_of(v)
-    pts = C.total_points(parts)
+    parts = common.parts_of(v)
+    pts = common.total_points(parts)
     svg = svg_for(v)
     fig = f"<figure>{svg}</figure>" if svg else ""
     items = "".join(part_student(p) for p in parts)
@@ -131,12 +131,12 @@ def problem_html(v: Variant, index: int, number: int, answer_key: bool) -> str:
         notes = '<p class="note">Some parts are written expressions, marked by hand.</p>'
     seed = "" if v.seed is None else f", seed {v.seed}"
     out = [
-        f'<section class="problem" id="{C.variant_id(v, index)}" data-template="{_e(v.template)}"'
+        f'<section class="problem" id="{common.variant_id(v, index)}" data-template="{_e(v.template)}"'
         f' data-seed="{"" if v.seed is None else v.seed}">',
         f'<h2>Problem {number}: {_e(v.title or v.template)} <span class="pts">'
         f"{_g(pts)} point{'s' if pts != 1 else ''}</span></h2>",
         fig,
-        MATHML.render(C.stem_body(v)),
+        MATHML.render(common.stem_body(v)),
         f'<ol class="parts">{items}</ol>{notes}',
     ]
     if answer_key:
@@ -147,7 +147,7 @@ def problem_html(v: Variant, index: int, number: int, answer_key: bool) -> str:
 
 def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     kind = "Answer key" if info.answer_key else "Exam"
-    total = sum(C.total_points(C.parts_of(v)) for v in variants)
+    total = sum(common.total_points(common.parts_of(v)) for v in variants)
     head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -163,11 +163,9 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     return (head + "\n".join(body) + "\n</body>\n</html>\n").encode()
 
 
-FORMAT = register(
-    Format(
-        "html",
-        "standalone HTML exam (MathML, inline SVG figures); --answer-key adds answers and solutions",
-        write,
-        extension=".html",
-    )
+FORMAT = Format(
+    "html",
+    "standalone HTML exam (MathML, inline SVG figures); --answer-key adds answers and solutions",
+    write,
+    extension=".html",
 )

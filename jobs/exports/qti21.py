@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from lxml import etree
 
 from generators import Variant
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import svg_for
-from seqquiz.exports.markup import HtmlRenderer
-from seqquiz.formats import Format, SetInfo, register
+from jobs.exports import common
+from jobs.exports.figures import svg_for
+from jobs.exports.markup import HtmlRenderer
+from jobs.formats import Format, SetInfo
 
 QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
@@ -41,7 +41,7 @@ def ident(text: str) -> str:
     return out if re.match(r"[A-Za-z_]", out) else "_" + out
 
 
-def response_id(b: C.Blank) -> str:
+def response_id(b: common.Blank) -> str:
     return ident("RESPONSE_" + b.key)
 
 
@@ -75,7 +75,7 @@ def _var(parent: etree._Element, rid: str) -> None:
 
 
 def _float(parent: etree._Element, x: float) -> None:
-    _el(parent, "baseValue", C.num(x), baseType="float")
+    _el(parent, "baseValue", common.num(x), baseType="float")
 
 
 def _add_points(parent: etree._Element, points: float | None, map_rid: str = "") -> None:
@@ -91,31 +91,31 @@ def _add_points(parent: etree._Element, points: float | None, map_rid: str = "")
         _float(total, points or 0.0)
 
 
-def declare(item: etree._Element, b: C.Blank) -> None:
+def declare(item: etree._Element, b: common.Blank) -> None:
     rid = response_id(b)
     kind = b.kind
-    if kind is C.BlankKind.NUMBER:
+    if kind is common.BlankKind.NUMBER:
         d = _el(item, "responseDeclaration", identifier=rid, cardinality="single", baseType="float")
-        _el(_el(d, "correctResponse"), "value", C.num(b.value))
-    elif kind is C.BlankKind.INTEGER:
+        _el(_el(d, "correctResponse"), "value", common.num(b.value))
+    elif kind is common.BlankKind.INTEGER:
         d = _el(
             item, "responseDeclaration", identifier=rid, cardinality="single", baseType="integer"
         )
         _el(_el(d, "correctResponse"), "value", str(b.value))
-    elif kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    elif kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         ids = choice_ids(b.options)
-        card = "single" if kind is C.BlankKind.CHOICE else "multiple"
+        card = "single" if kind is common.BlankKind.CHOICE else "multiple"
         d = _el(
             item, "responseDeclaration", identifier=rid, cardinality=card, baseType="identifier"
         )
         cr = _el(d, "correctResponse")
         for o in b.correct:
             _el(cr, "value", ids[o])
-        if kind is C.BlankKind.MULTI:
-            fr = C.multi_fractions(b.options, b.correct)
+        if kind is common.BlankKind.MULTI:
+            fr = common.multi_fractions(b.options, b.correct)
             m = _el(d, "mapping", lowerBound="0", upperBound="1", defaultValue="0")
             for o in b.options:
-                _el(m, "mapEntry", mapKey=ids[o], mappedValue=C.num(fr[o]))
+                _el(m, "mapEntry", mapKey=ids[o], mappedValue=common.num(fr[o]))
     else:
         d = _el(
             item, "responseDeclaration", identifier=rid, cardinality="single", baseType="string"
@@ -123,10 +123,10 @@ def declare(item: etree._Element, b: C.Blank) -> None:
         _el(_el(d, "correctResponse"), "value", b.value)
 
 
-def condition(parent: etree._Element, b: C.Blank) -> None:
+def condition(parent: etree._Element, b: common.Blank) -> None:
     """responseIf(the box is right) -> add its points; a multi-select adds points x its map."""
     rid = response_id(b)
-    if b.kind is C.BlankKind.MULTI:
+    if b.kind is common.BlankKind.MULTI:
         rc = _el(parent, "responseCondition")
         ri = _el(rc, "responseIf")
         _el(_el(ri, "not"), "isNull").append(etree.Element(q("variable"), identifier=rid))
@@ -134,7 +134,7 @@ def condition(parent: etree._Element, b: C.Blank) -> None:
         return
     rc = _el(parent, "responseCondition")
     ri = _el(rc, "responseIf")
-    if b.kind is C.BlankKind.NUMBER:
+    if b.kind is common.BlankKind.NUMBER:
         anyof = _el(ri, "or")
         for r in b.ranges:
             both = _el(anyof, "and")
@@ -144,7 +144,7 @@ def condition(parent: etree._Element, b: C.Blank) -> None:
             le = _el(both, "lte")
             _var(le, rid)
             _float(le, r.hi)
-    elif b.kind in (C.BlankKind.CHOICE, C.BlankKind.INTEGER):
+    elif b.kind in (common.BlankKind.CHOICE, common.BlankKind.INTEGER):
         m = _el(ri, "match")
         _var(m, rid)
         _el(m, "correct", identifier=rid)
@@ -157,16 +157,16 @@ def condition(parent: etree._Element, b: C.Blank) -> None:
     _add_points(ri, b.weight)
 
 
-def _interaction(parent: etree._Element, b: C.Blank, prompt: str) -> None:
+def _interaction(parent: etree._Element, b: common.Blank, prompt: str) -> None:
     rid = response_id(b)
-    if b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    if b.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         ids = choice_ids(b.options)
         ci = _el(
             parent,
             "choiceInteraction",
             responseIdentifier=rid,
             shuffle="false",
-            maxChoices="1" if b.kind is C.BlankKind.CHOICE else "0",
+            maxChoices="1" if b.kind is common.BlankKind.CHOICE else "0",
         )
         _append_html(_el(ci, "prompt"), prompt)
         for o in b.options:
@@ -174,19 +174,19 @@ def _interaction(parent: etree._Element, b: C.Blank, prompt: str) -> None:
         return
     p = _el(parent, "p")
     _append_html(p, prompt + (f" {b.suffix} " if b.index else " "))
-    length = "24" if b.kind is C.BlankKind.TEXT else "12"
+    length = "24" if b.kind is common.BlankKind.TEXT else "12"
     _el(p, "textEntryInteraction", responseIdentifier=rid, expectedLength=length)
 
 
 def item(v: Variant, index: int, image: str | None) -> etree._Element:
-    parts = C.parts_of(v)
+    parts = common.parts_of(v)
     blanks = [b for p in parts for b in p.blanks]
     it = etree.Element(
         q("assessmentItem"),
         {
             f"{{{XSI}}}schemaLocation": QTI_LOCATION,
-            "identifier": C.variant_id(v, index),
-            "title": C.variant_name(v, index),
+            "identifier": common.variant_id(v, index),
+            "title": common.variant_name(v, index),
             "adaptive": "false",
             "timeDependent": "false",
         },
@@ -199,12 +199,12 @@ def item(v: Variant, index: int, image: str | None) -> etree._Element:
     mx = _el(
         it, "outcomeDeclaration", identifier="MAXSCORE", cardinality="single", baseType="float"
     )
-    _el(_el(mx, "defaultValue"), "value", C.num(C.total_points(parts)))
+    _el(_el(mx, "defaultValue"), "value", common.num(common.total_points(parts)))
     body = _el(it, "itemBody")
     stem = _el(body, "div", class_="stem")
     if image:
         _el(_el(stem, "p"), "img", src=image, alt="Figure of the network")
-    _append_html(stem, MATHML.render(C.stem_body(v)))
+    _append_html(stem, MATHML.render(common.stem_body(v)))
     for p in parts:
         note = "" if all(b.graded_exactly for b in p.blanks) else " (exact text)"
         head = f"({p.letter}) {MATHML.inline(p.prompt)}{note}"
@@ -254,7 +254,7 @@ def assessment_test(
         {
             f"{{{XSI}}}schemaLocation": QTI_LOCATION,
             "identifier": set_id,
-            "title": C.title_line(info.title),
+            "title": common.title_line(info.title),
         },
         nsmap={None: QTI, "xsi": XSI},
     )
@@ -297,9 +297,9 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     files: dict[str, bytes] = {}
     items: list[tuple[str, str, list[str]]] = []
     groups: dict[str, list[tuple[str, str]]] = {}
-    for template, members in C.by_template(variants).items():
+    for template, members in common.by_template(variants).items():
         for index, v in members:
-            rid = C.variant_id(v, index)
+            rid = common.variant_id(v, index)
             href = f"items/{rid}.xml"
             own = [href]
             svg = svg_for(v)
@@ -313,15 +313,13 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
             groups.setdefault(template, []).append((rid, href))
     files["assessment.xml"] = _xml(assessment_test(set_id, info, groups))
     files["imsmanifest.xml"] = _xml(manifest(set_id, items))
-    return C.write_zip(files)
+    return common.write_zip(files)
 
 
-FORMAT = register(
-    Format(
-        "qti21",
-        "IMS QTI 2.1 package (zip): items with range response processing, a test, a manifest",
-        write,
-        binary=True,
-        extension=".zip",
-    )
+FORMAT = Format(
+    "qti21",
+    "IMS QTI 2.1 package (zip): items with range response processing, a test, a manifest",
+    write,
+    binary=True,
+    extension=".zip",
 )

@@ -1,4 +1,6 @@
-"""Output formats of `generate` and `build`: a name -> writer registry that LMS exports extend."""
+"""Output formats of `generate` and `build`: the `Format` record, set-level settings and the built-in
+JSON and Markdown writers. The registry of every format, these and the LMS and print exports, is
+`jobs.exports.FORMATS`."""
 
 from __future__ import annotations
 
@@ -29,16 +31,6 @@ class Format:
     # Writes chunk by chunk from a fresh iterator of variants per pass, so memory stays flat for
     # any count; the same bytes as `write`. None: the format is built whole in memory.
     stream: Callable[[Callable[[], Iterable[Variant]], SetInfo], Iterator[bytes]] | None = None
-
-
-FORMATS: dict[str, Format] = {}
-
-
-def register(fmt: Format) -> Format:
-    if fmt.name in FORMATS:
-        raise ValueError(f"format {fmt.name!r} is registered twice")
-    FORMATS[fmt.name] = fmt
-    return fmt
 
 
 def dump_json(data: Any) -> bytes:
@@ -91,7 +83,7 @@ def _markdown_stream(variants: Callable[[], Iterable[Variant]], info: SetInfo) -
         yield ("\n" + "\n".join(out)).encode()
     yield "\n".join(["", "---", "", "# Answers and worked solutions", ""]).encode()
     # Imported here: the exports register themselves in this module's registry.
-    from seqquiz.exports.common import plain
+    from jobs.exports.common import plain
 
     for i, v in enumerate(variants(), 1):
         answers = [
@@ -105,45 +97,39 @@ def _markdown_stream(variants: Callable[[], Iterable[Variant]], info: SetInfo) -
 def _accepted(pid: str, spec: Any) -> str:
     """Every accepted interval of a numeric part, as the HTML and LaTeX keys print them."""
     # Imported here: the exports register themselves in this module's registry.
-    from seqquiz.exports import common as C
+    from jobs.exports import common
 
-    boxes = [b for b in C.blanks_for(pid, spec, 1.0) if b.kind is C.BlankKind.NUMBER]
+    boxes = [b for b in common.blanks_for(pid, spec, 1.0) if b.kind is common.BlankKind.NUMBER]
     if not boxes:
         return ""
     return "; accepted " + ", ".join(
-        f"{b.suffix}{' ' if b.suffix else ''}" + " or ".join(C.interval_text(r) for r in b.ranges)
+        f"{b.suffix}{' ' if b.suffix else ''}"
+        + " or ".join(common.interval_text(r) for r in b.ranges)
         for b in boxes
     )
 
 
-register(
+#: The formats defined here, in the order `--help` lists them.
+BUILT_IN: tuple[Format, ...] = (
     Format(
         "json",
         "variants with answers and worked solutions (JSON)",
         _whole(_json_all),
         extension=".json",
         stream=_json_all,
-    )
-)
-register(
+    ),
     Format(
         "student-json",
         "variants without answers (JSON)",
         _whole(_student_json_all),
         extension=".json",
         stream=_student_json_all,
-    )
-)
-register(
+    ),
     Format(
         "markdown",
         "questions, then answers and worked solutions (Markdown)",
         _whole(_markdown_stream),
         extension=".md",
         stream=_markdown_stream,
-    )
+    ),
 )
-
-
-# The LMS and print exports register themselves; imported last, as they build on this module.
-from seqquiz import exports as _exports  # noqa: E402, F401

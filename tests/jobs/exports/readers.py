@@ -1,14 +1,11 @@
-"""Every export read back: each question, correct answer and accepted interval is there and
-equals what `seqquiz.jobs.solve` and the part's own spec give; each format's own acceptance rule
-(Moodle's inclusive absolute tolerance with its 1e-14 slack, GIFT's #answer:tolerance, QTI
-ranges) agrees with seqquiz's grading on both sides of every bound; the QTI files validate
-against the official schemas; builds are byte-identical."""
+"""What the export tests share: each exporter's output read back by an independent reader
+(`READERS`), the answer boxes a variant's own specs define (`boxes_of`), each LMS's acceptance
+rule (`RULES`), the variants every export test uses and the official schemas."""
 
 from __future__ import annotations
 
 import html as htmllib
 import io
-import itertools
 import json
 import math
 import re
@@ -21,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import pytest
 from lxml import etree
 from lxml import html as lhtml
 
@@ -35,21 +31,20 @@ from grader.answers import (
     NumericAnswer,
     VectorAnswer,
 )
-from seqquiz import jobs, problem_set
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import figure_for, figure_names, svg_for, tikz_for, to_svg, to_tikz
-from seqquiz.exports.markup import _convert, mathml, parse
-from seqquiz.formats import FORMATS, SetInfo
-from tests.seqquiz.kinds import every_kind, figure_variants
+from jobs import problem_set
+from jobs.exports import FORMATS, common
+from jobs.formats import SetInfo
+from tests.jobs.kinds import every_kind, figure_variants
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
+
 SCHEMAS = ROOT / "tests" / "data" / "schemas"
+
 XML = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=True)
+
 INFO = SetInfo("Week 7 / test & <checks>", answer_key=True)
+
 EXPORTS = ("moodle", "gift", "qti12", "qti21", "html", "latex")
-
-
-# -- what the variants say ----------------------------------------------------------------------
 
 
 @dataclass
@@ -152,9 +147,6 @@ class Got:
     points: float | None = None
 
 
-# -- each format's own acceptance rule ------------------------------------------------------------
-
-
 def moodle_rule(answer: str, tolerance: str) -> Callable[[float], bool]:
     """question/type/numerical/question.php: nominal tolerance widened by 1e-14 max(1, |c|),
     inclusive; Moodle keeps answer and tolerance as 14-significant-digit strings."""
@@ -192,9 +184,6 @@ RULES = {
     "html": float_rule,
     "latex": float_rule,
 }
-
-
-# -- readers ------------------------------------------------------------------------------------
 
 
 def _cloze_unescape(text: str) -> str:
@@ -253,7 +242,7 @@ def read_cloze(text: str) -> list[Got]:
 def read_moodle(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str], Got]:
     root = etree.fromstring(data, XML)
     out: dict[tuple[str, str], Got] = {}
-    by_id = {C.variant_id(v, i): v for i, v in enumerate(variants)}
+    by_id = {common.variant_id(v, i): v for i, v in enumerate(variants)}
     category = None
     categories: dict[str, str] = {}
     for q in root.iter("question"):
@@ -313,7 +302,6 @@ def read_moodle(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str
     return out
 
 
-# GIFT: a small parser of what Moodle's qformat_gift reads.
 _GIFT_ESC = {":": ":", "#": "#", "=": "=", "{": "{", "}": "}", "~": "~", "n": "\n", "\\": "\\"}
 
 
@@ -346,7 +334,7 @@ def _split_unescaped(text: str, ch: str) -> list[str]:
 def read_gift(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str], Got]:
     text = data.decode()
     questions = [q for q in re.split(r"\n\s*\n", text) if q.strip()]
-    order = [(C.variant_id(v, i), k) for i, v in enumerate(variants) for k in boxes_of(v)]
+    order = [(common.variant_id(v, i), k) for i, v in enumerate(variants) for k in boxes_of(v)]
     names = []
     got_list = []
     category = None
@@ -414,7 +402,11 @@ def read_gift(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str],
             where = (
                 f" {letters[pid]}{''.join(f'[{j}]' for j in box.index)}" if len(boxes) > 1 else ""
             )
-            by_name[C.variant_name(v, i) + where] = (C.variant_id(v, i), key, v.group or v.template)
+            by_name[common.variant_name(v, i) + where] = (
+                common.variant_id(v, i),
+                key,
+                v.group or v.template,
+            )
     assert len(got_list) == len(order) == len(names), (len(got_list), len(order))
     out = {}
     for (name, cat), g in zip(names, got_list, strict=True):
@@ -440,7 +432,7 @@ def read_qti12(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str]
         assert path in z.namelist()
     out: dict[tuple[str, str], Got] = {}
     for i, v in enumerate(variants):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         boxes = boxes_of(v)
         for key, box in boxes.items():
             iid = vid if len(boxes) == 1 else f"{vid}_{key}"
@@ -494,7 +486,7 @@ def read_qti21(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str]
     ns = {"q": "http://www.imsglobal.org/xsd/imsqti_v2p1"}
     out: dict[tuple[str, str], Got] = {}
     for i, v in enumerate(variants):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         it = etree.fromstring(z.read(f"items/{vid}.xml"), XML)
         assert it.get("identifier") == vid
         for img in it.iterfind(".//q:img", ns):
@@ -553,7 +545,7 @@ def read_html(data: bytes, variants: Sequence[Variant]) -> dict[tuple[str, str],
     doc = lhtml.fromstring(data)
     out: dict[tuple[str, str], Got] = {}
     for i, v in enumerate(variants):
-        vid = C.variant_id(v, i)
+        vid = common.variant_id(v, i)
         (sec,) = doc.xpath(f"//section[@id='{vid}']")
         for row in sec.xpath(".//div[@class='key']//tr[@data-part]"):
             key = _key_of(row.get("data-part"), row.get("data-entry"))
@@ -605,9 +597,6 @@ READERS = {
 }
 
 
-# -- fixtures -----------------------------------------------------------------------------------
-
-
 @cache
 def week7() -> tuple[str, list[Variant]]:
     ps = problem_set.load(ROOT / "examples" / "week7.toml")
@@ -631,185 +620,10 @@ def read(fmt: str) -> dict[tuple[str, str], Got]:
 
 def expected() -> dict[tuple[str, str], Box]:
     return {
-        (C.variant_id(v, i), k): b
+        (common.variant_id(v, i), k): b
         for i, v in enumerate(all_variants())
         for k, b in boxes_of(v).items()
     }
-
-
-# -- the round trips ----------------------------------------------------------------------------
-
-
-def test_every_format_is_registered() -> None:
-    for name in EXPORTS:
-        assert name in FORMATS, name
-    assert FORMATS["qti12"].binary and FORMATS["qti21"].binary
-
-
-def test_the_published_answers_come_from_solve() -> None:
-    """The week-7 example's answers are the template's own, as `seqquiz solve` prints them,
-    and the published numbers come out."""
-    for v in week7()[1]:
-        solved = jobs.solve({"template": v.template, "params": v.params})["answers"]
-        for pid, spec in v.parts.items():
-            assert spec.to_json()["value"] == solved[pid], (v.template, v.seed, pid)
-    first, second = week7()[1][:2]
-    assert round(first.answers["h_2"], 4) == 0.0753 and round(first.answers["y_1"], 4) == -0.3551
-    assert round(second.answers["dEdz_1"], 5) == 0.01393
-
-
-@pytest.mark.parametrize("fmt", EXPORTS)
-def test_round_trip_has_every_question_and_answer(fmt: str) -> None:
-    got = read(fmt)
-    want = expected()
-    assert set(got) == set(want), (
-        f"{fmt}: missing {set(want) - set(got)}, extra {set(got) - set(want)}"
-    )
-    solved = {}
-    for i, v in enumerate(week7()[1]):
-        solved[C.variant_id(v, i)] = jobs.solve({"template": v.template, "params": v.params})[
-            "answers"
-        ]
-    for (vid, key), box in want.items():
-        g = got[(vid, key)]
-        where = f"{fmt} {vid} {key}"
-        assert g.kind == box.kind, where
-        if vid in solved and box.kind in ("number", "choice"):
-            # The spec's reference is solve's answer (an entry of it, for a vector's box).
-            pid = key[: len(key) - sum(len(f"_{i}") for i in box.index)]
-            ref = solved[vid][pid]
-            for i in box.index:
-                ref = ref[i]
-            assert box.value == ref, where
-        if box.kind == "number":
-            assert len(g.ranges) == len(box.ranges), where
-            if g.value is not None:
-                assert g.value == box.value, where
-            for (lo, hi), args in zip(
-                sorted(box.ranges), sorted(g.ranges, key=lambda a: bounds_of(a, fmt)), strict=True
-            ):
-                a, b = bounds_of(args, fmt)
-                tol = 2e-13 * max(1.0, abs(lo), abs(hi)) if fmt in ("moodle", "gift") else 0.0
-                assert abs(a - lo) <= tol and abs(b - hi) <= tol, (where, (a, b), (lo, hi))
-        elif box.kind == "integer":
-            assert g.value == box.value, where
-        elif box.kind in ("choice", "multi"):
-            assert g.correct == box.correct, where
-            if g.options:
-                assert g.options == box.options, where
-        else:
-            if g.accept:
-                assert g.accept == box.accept, where
-            if g.value is not None:
-                assert g.value == box.value, where
-        if g.points is not None and fmt != "moodle":
-            # the HTML and LaTeX keys print points to 6 significant digits
-            assert math.isclose(g.points, box.points, rel_tol=1e-5), (where, g.points, box.points)
-
-
-def test_moodle_marks_keep_the_points() -> None:
-    got = read("moodle")
-    for i, v in enumerate(all_variants()):
-        vid = C.variant_id(v, i)
-        boxes = boxes_of(v)
-        total = sum(b.points for b in boxes.values())
-        for key, box in boxes.items():
-            g = got[(vid, key)]
-            share = g.points if len(boxes) > 1 else g.points / total
-            assert math.isclose(share, box.points / total, rel_tol=1e-9), (vid, key)
-
-
-@pytest.mark.parametrize("fmt", EXPORTS)
-def test_numerical_intervals_match_seqquiz_grading_on_both_sides_of_each_bound(fmt: str) -> None:
-    """Responses just inside and just outside every bound the format accepts get the same
-    verdict from the format's own rule and from seqquiz. Exact formats are probed at the bound
-    and one float step outside it; Moodle (14 stored digits, its own slack) 1e-13 away."""
-    got = read(fmt)
-    rule = RULES[fmt]
-    probes = 0
-    for (vid, key), box in expected().items():
-        if box.kind != "number":
-            continue
-        ranges = got[(vid, key)].ranges
-        accepts = [rule(*args) for args in ranges]
-
-        def fmt_accepts(s: float, accepts: list[Any] = accepts) -> bool:
-            return any(a(s) for a in accepts)
-
-        for args in ranges:
-            for b, out in zip(bounds_of(args, fmt), (-math.inf, math.inf), strict=True):
-                if fmt in ("moodle", "gift"):
-                    d = 1e-13 * max(1.0, abs(b))
-                    inside, outside = b - math.copysign(d, out), b + math.copysign(d, out)
-                elif box.index:  # a vector entry: seqquiz compares |s - r| <= w, not s <= r + w
-                    inside = outside = b
-                    for _ in range(4):
-                        inside, outside = math.nextafter(inside, -out), math.nextafter(outside, out)
-                else:
-                    inside, outside = b, math.nextafter(b, out)
-                for s in (inside, outside):
-                    assert fmt_accepts(s) == seqquiz_accepts(box, s), (fmt, vid, key, s, args)
-                    probes += 1
-                assert fmt_accepts(inside), (fmt, vid, key, inside)
-    assert probes > 40
-
-
-@pytest.mark.parametrize("fmt", ["moodle", "gift", "qti21"])
-def test_multiselect_fractions_give_seqquiz_partial_credit(fmt: str) -> None:
-    """Sum of the picked options' fractions, clamped to [0, 1] (Moodle; QTI mapResponse with
-    bounds 0 and 1) equals MultiSelectAnswer's score for every possible selection."""
-    got = read(fmt)
-    checked = 0
-    for (vid, key), box in expected().items():
-        if box.kind != "multi":
-            continue
-        fr = got[(vid, key)].fractions
-        for k in range(len(box.options) + 1):
-            for picked in itertools.combinations(box.options, k):
-                lms = min(1.0, max(0.0, sum(fr[o] for o in picked)))
-                ours = box.spec.grade([o for o in picked if o in box.spec.options]).score
-                if box.spec.value and "none of these" in picked:
-                    # seqquiz refuses "none" with options and scores "none" alone 0.
-                    assert lms == 0.0, (fmt, picked)
-                    continue
-                if not box.spec.value and "none of these" not in picked:
-                    # The documented difference: an empty answer is given by picking "none of
-                    # these"; without it a selection scores nothing in the LMS.
-                    assert lms == 0.0
-                    continue
-                assert abs(lms - ours) < 1e-6, (fmt, picked, lms, ours)
-                checked += 1
-    assert checked
-
-
-@pytest.mark.parametrize(
-    ("r", "tol"),
-    [
-        (0.0753, {"decimals": 2}),
-        (-0.3551, {"decimals": 4}),
-        (12.5, {"rtol": 0.02}),
-        (-3.25, {"sigfigs": 3}),
-        (1234.5, {"decimals": 1}),
-        (0.01393, {"decimals": 5}),
-    ],
-)
-def test_moodle_tolerance_cancels_moodles_own_slack(r: float, tol: dict[str, Any]) -> None:
-    """For a reference Moodle stores exactly, Moodle's interval is seqquiz's to a few float
-    steps; without taking off the 1e-14 x max(1, |c|) it would be hundreds of steps wider."""
-    from grader import Tolerance
-
-    t = Tolerance.from_json(tol)
-    lo, hi = t.interval(r)
-    answer, tolerance = C.moodle_answer(C.Range(r, t.half_width(r)))
-    assert len(re.sub(r"[^0-9]", "", answer.split("e")[0]).lstrip("0")) <= 14
-    a, b = bounds_of((answer, tolerance), "moodle")
-    ulp = math.ulp(max(abs(lo), abs(hi)))
-    assert abs(a - lo) <= 4 * ulp and abs(b - hi) <= 4 * ulp
-    naive = bounds_of((repr(r), repr(t.half_width(r))), "moodle")
-    assert naive[1] - hi > 50 * ulp
-
-
-# -- schemas ------------------------------------------------------------------------------------
 
 
 @cache
@@ -827,135 +641,3 @@ def _valid(s: etree.XMLSchema, doc: etree._Element) -> bool:
     if not ok:
         print(s.error_log)
     return ok
-
-
-def test_qti21_items_test_and_manifest_validate() -> None:
-    z = _zip(export("qti21"))
-    qti = schema("qti21/imsqti_v2p1.xsd")
-    cp = schema("imscp/imscp_v1p1.xsd")
-    names = [n for n in z.namelist() if n.endswith(".xml")]
-    assert len([n for n in names if n.startswith("items/")]) == len(all_variants())
-    for name in names:
-        doc = etree.fromstring(z.read(name), XML)
-        assert _valid(cp if name == "imsmanifest.xml" else qti, doc), name
-    # the check bites: an item with an unknown element fails
-    first_item = next(n for n in names if n.startswith("items/"))
-    broken = etree.fromstring(z.read(first_item), XML)
-    etree.SubElement(broken, "{http://www.imsglobal.org/xsd/imsqti_v2p1}bogus")
-    assert not qti.validate(broken)
-
-
-def test_qti21_manifest_lists_every_file() -> None:
-    z = _zip(export("qti21"))
-    m = etree.fromstring(z.read("imsmanifest.xml"), XML)
-    ns = {"m": "http://www.imsglobal.org/xsd/imscp_v1p1"}
-    listed = set(m.xpath("//m:file/@href", namespaces=ns))
-    assert listed == set(z.namelist()) - {"imsmanifest.xml"}
-    test = etree.fromstring(z.read("assessment.xml"), XML)
-    tns = {"q": "http://www.imsglobal.org/xsd/imsqti_v2p1"}
-    sections = test.xpath("//q:assessmentSection", namespaces=tns)
-    assert {s.get("title") for s in sections} == {v.group or v.template for v in all_variants()}
-    assert all(s.find("q:selection", tns).get("select") == "1" for s in sections)
-
-
-def test_qti12_assessment_validates_and_has_canvas_shape() -> None:
-    z = _zip(export("qti12"))
-    manifest = z.read("imsmanifest.xml").decode()
-    assert "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1" in manifest
-    assert "<schema>IMS Content</schema>" in manifest and "imsqti_xmlv1p2" in manifest
-    assert "QTIv2" not in manifest and "imsqti_v2p1" not in manifest
-    qti = schema("qti12/ims_qtiasiv1p2.xsd")
-    xmls = [n for n in z.namelist() if n.endswith(".xml") and n != "imsmanifest.xml"]
-    assert len(xmls) == 1
-    doc = etree.fromstring(z.read(xmls[0]), XML)
-    assert _valid(qti, doc)
-    ns = {"q": "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"}
-    assert doc.xpath("//q:assessment/q:section/@ident", namespaces=ns) == ["root_section"]
-    for item in doc.iterfind(".//q:item", ns):
-        assert item.find("q:resprocessing/q:outcomes/q:decvar", ns).get("varname") == "SCORE"
-    etree.SubElement(
-        doc.find(".//q:item", ns), "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}bogus"
-    )
-    assert not qti.validate(doc)
-
-
-# -- pages --------------------------------------------------------------------------------------
-
-
-def test_html_is_standalone_with_figures_and_math() -> None:
-    page = export("html").decode()
-    assert "<script" not in page and "<link" not in page
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
-    assert page.count("<svg") == sum(1 for n in figure_names(all_variants()) if n)
-    assert "<math" in page and "\\(" not in page
-    doc = lhtml.fromstring(page.encode())
-    assert len(doc.xpath("//section[@class='problem']")) == len(all_variants())
-
-
-def test_student_versions_carry_no_answers() -> None:
-    page = export("html", answer_key=False).decode()
-    assert "data-value" not in page and 'class="key"' not in page
-    assert "Worked solution" not in page
-    tex = export("latex", answer_key=False).decode()
-    assert "seqquiz-key" not in tex and "Worked solution" not in tex
-    for v in week7()[1]:
-        for spec in v.parts.values():
-            # Short numbers (0.5) also stand in stems and figures as given values; an answer
-            # with 4 or more significant digits would only be there if it leaked.
-            if isinstance(spec, NumericAnswer) and len(C.num(spec.value).strip("-0.")) >= 4:
-                assert C.num(spec.value) not in page and C.num(spec.value) not in tex
-
-
-def test_latex_source_is_balanced() -> None:
-    tex = export("latex").decode()
-    assert tex.startswith("\\documentclass") and tex.rstrip().endswith("\\end{document}")
-    body = re.sub(r"\\[{}$%#&_]|%.*", "", tex)
-    assert body.count("{") == body.count("}")
-    begins = re.findall(r"\\begin\{(\w+\*?)\}", tex)
-    ends = re.findall(r"\\end\{(\w+\*?)\}", tex)
-    assert sorted(begins) == sorted(ends)
-    assert tex.count("\\begin{tikzpicture}") == sum(1 for n in figure_names(all_variants()) if n)
-
-
-def test_figures_by_family() -> None:
-    names = figure_names(all_variants())
-    week = dict(zip((v.template for v in all_variants()), names, strict=True))
-    assert week["rnn-forward"] == week["rnn-bptt"] == week["rnn-gradient-flow"] == "rnn"
-    assert week["test-every-kind"] == "hmm-trellis"
-    assert week["test-cell"] == "memory-cell" and week["test-lstm"] == "lstm"
-
-
-def test_per_shape_drawing_equals_drawing_each_variant() -> None:
-    """Figures laid out once per shape and formulas converted once per skeleton, with the
-    numbers filled in, are exactly what drawing or converting each one afresh gives."""
-    for v in all_variants():
-        fig = figure_for(v.template, v.params)
-        if fig is not None:
-            assert svg_for(v) == to_svg(fig) and tikz_for(v) == to_tikz(fig), v.template
-    seen = 0
-    for v in all_variants():
-        for block in parse(v.stem + "\n\n" + v.solution):
-            for span in block.spans:
-                if span.kind in ("math", "display"):
-                    plain = span.text.replace(r"\left(", "(").replace(r"\right)", ")")
-                    display = span.kind == "display"
-                    assert mathml(span.text, display) == _convert(plain, display), span.text
-                    seen += 1
-    assert seen > 100
-
-
-# -- determinism --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fmt", EXPORTS)
-def test_exports_are_byte_identical(fmt: str) -> None:
-    title, variants = week7()
-    info = SetInfo(title, True)
-    first = FORMATS[fmt].write(variants, info)
-    ps = problem_set.load(ROOT / "examples" / "week7.toml")
-    again = FORMATS[fmt].write(problem_set.build(ps), info)
-    assert first == again
-    if FORMATS[fmt].binary:
-        z = _zip(first)
-        assert z.namelist() == sorted(z.namelist())
-        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from lxml import etree
 
 from generators import Variant
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import svg_for
-from seqquiz.exports.markup import HtmlRenderer
-from seqquiz.formats import Format, SetInfo, register
+from jobs.exports import common
+from jobs.exports.figures import svg_for
+from jobs.exports.markup import HtmlRenderer
+from jobs.formats import Format, SetInfo
 
 QTI = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CC = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
@@ -26,11 +26,11 @@ FILEBASE = "$IMS-CC-FILEBASE$"
 FIG_DIR = "web_resources/seqquiz"
 
 QUESTION_TYPE = {
-    C.BlankKind.NUMBER: "numerical_question",
-    C.BlankKind.INTEGER: "numerical_question",
-    C.BlankKind.CHOICE: "multiple_choice_question",
-    C.BlankKind.MULTI: "multiple_answers_question",
-    C.BlankKind.TEXT: "short_answer_question",
+    common.BlankKind.NUMBER: "numerical_question",
+    common.BlankKind.INTEGER: "numerical_question",
+    common.BlankKind.CHOICE: "multiple_choice_question",
+    common.BlankKind.MULTI: "multiple_answers_question",
+    common.BlankKind.TEXT: "short_answer_question",
 }
 
 
@@ -58,7 +58,7 @@ def _material(parent: etree._Element, html_text: str) -> None:
 
 
 def _points(x: float) -> str:
-    return f"{x:.1f}" if float(x).is_integer() else C.num(x)
+    return f"{x:.1f}" if float(x).is_integer() else common.num(x)
 
 
 def choice_idents(options: Sequence[str], base: int) -> dict[str, str]:
@@ -70,11 +70,11 @@ def _score(rc: etree._Element) -> None:
 
 
 def item(
-    v: Variant, index: int, part: C.Part, b: C.Blank, n_blanks: int, image: str
+    v: Variant, index: int, part: common.Part, b: common.Blank, n_blanks: int, image: str
 ) -> etree._Element:
-    base_id = C.variant_id(v, index)
+    base_id = common.variant_id(v, index)
     iid = f"{base_id}_{b.key}" if n_blanks > 1 else base_id
-    title = C.variant_name(v, index) + (f" ({part.letter}){b.suffix}" if n_blanks > 1 else "")
+    title = common.variant_name(v, index) + (f" ({part.letter}){b.suffix}" if n_blanks > 1 else "")
     it = etree.Element(q("item"), ident=iid, title=title)
     _meta(
         _el(it, "itemmetadata"),
@@ -88,15 +88,15 @@ def item(
     entry = f", entry {b.suffix}" if b.index else ""
     note = "" if b.graded_exactly else " <em>(marked by exact text)</em>"
     prompt = f"<p>({part.letter}) {LMS_HTML.inline(part.prompt)}{entry}{note}</p>"
-    _material(pres, f"<div>{image}{LMS_HTML.render(C.stem_body(v))}\n{prompt}</div>")
+    _material(pres, f"<div>{image}{LMS_HTML.render(common.stem_body(v))}\n{prompt}</div>")
     ids: dict[str, str] = {}
-    if b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    if b.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         ids = choice_idents(b.options, 1000 * (index + 1))
         lid = _el(
             pres,
             "response_lid",
             ident="response1",
-            rcardinality="Single" if b.kind is C.BlankKind.CHOICE else "Multiple",
+            rcardinality="Single" if b.kind is common.BlankKind.CHOICE else "Multiple",
         )
         rch = _el(lid, "render_choice")
         for o in b.options:
@@ -104,7 +104,11 @@ def item(
             _el(_el(lab, "material"), "mattext", o, texttype="text/plain")
     else:
         rs = _el(pres, "response_str", ident="response1", rcardinality="Single")
-        fib = {"fibtype": "Decimal"} if b.kind in (C.BlankKind.NUMBER, C.BlankKind.INTEGER) else {}
+        fib = (
+            {"fibtype": "Decimal"}
+            if b.kind in (common.BlankKind.NUMBER, common.BlankKind.INTEGER)
+            else {}
+        )
         _el(_el(rs, "render_fib", **fib), "response_label", ident="answer1")
     proc = _el(it, "resprocessing")
     _el(
@@ -115,20 +119,20 @@ def item(
         varname="SCORE",
         vartype="Decimal",
     )
-    if b.kind in (C.BlankKind.NUMBER, C.BlankKind.INTEGER):
-        ranges = b.ranges or (C.Range(float(b.value), 0.0),)
+    if b.kind in (common.BlankKind.NUMBER, common.BlankKind.INTEGER):
+        ranges = b.ranges or (common.Range(float(b.value), 0.0),)
         # One respcondition per accepted range: Canvas imports each as a "range" answer.
         for r in ranges:
             rc = _el(proc, "respcondition", **{"continue": "No"})
             cv = _el(rc, "conditionvar")
-            _el(cv, "vargte", C.num(r.lo), respident="response1")
-            _el(cv, "varlte", C.num(r.hi), respident="response1")
+            _el(cv, "vargte", common.num(r.lo), respident="response1")
+            _el(cv, "varlte", common.num(r.hi), respident="response1")
             _score(rc)
-    elif b.kind is C.BlankKind.CHOICE:
+    elif b.kind is common.BlankKind.CHOICE:
         rc = _el(proc, "respcondition", **{"continue": "No"})
         _el(_el(rc, "conditionvar"), "varequal", ids[b.value], respident="response1")
         _score(rc)
-    elif b.kind is C.BlankKind.MULTI:
+    elif b.kind is common.BlankKind.MULTI:
         rc = _el(proc, "respcondition", **{"continue": "No"})
         both = _el(_el(rc, "conditionvar"), "and")
         for o in b.options:
@@ -157,12 +161,13 @@ def assessment(
         {f"{{{XSI}}}schemaLocation": QTI_LOCATION},
         nsmap={None: QTI, "xsi": XSI},
     )
-    a = _el(root, "assessment", ident=set_id, title=C.title_line(info.title))
+    a = _el(root, "assessment", ident=set_id, title=common.title_line(info.title))
     _meta(a, [("cc_maxattempts", "1")])
     top = _el(a, "section", ident="root_section")
-    for template, members in C.by_template(variants).items():
+    for template, members in common.by_template(variants).items():
         per_variant = [
-            (index, v, [(p, b) for p in C.parts_of(v) for b in p.blanks]) for index, v in members
+            (index, v, [(p, b) for p in common.parts_of(v) for b in p.blanks])
+            for index, v in members
         ]
         # A Canvas question group that picks one item gives each student one variant, which
         # only works when every variant is one item (one answer box).
@@ -179,7 +184,7 @@ def assessment(
             svg = svg_for(v)
             image = ""
             if svg is not None:
-                name = f"{C.variant_id(v, index)}.svg"
+                name = f"{common.variant_id(v, index)}.svg"
                 files[f"{FIG_DIR}/{name}"] = svg.encode()
                 image = f'<p><img src="{FILEBASE}/seqquiz/{name}" alt="Figure of the network"></p>'
             for p, b in bs:
@@ -228,15 +233,13 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     files["imsmanifest.xml"] = _xml(
         manifest(set_id, sorted(p for p in files if p.startswith(FIG_DIR)))
     )
-    return C.write_zip(files)
+    return common.write_zip(files)
 
 
-FORMAT = register(
-    Format(
-        "qti12",
-        "QTI 1.2 package for Canvas (zip): numerical ranges, multiple choice/answers",
-        write,
-        binary=True,
-        extension=".zip",
-    )
+FORMAT = Format(
+    "qti12",
+    "QTI 1.2 package for Canvas (zip): numerical ranges, multiple choice/answers",
+    write,
+    binary=True,
+    extension=".zip",
 )

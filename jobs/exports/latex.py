@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from generators import Variant
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import tikz_for
-from seqquiz.exports.markup import LatexRenderer, tex_escape
-from seqquiz.formats import Format, SetInfo, register
+from jobs.exports import common
+from jobs.exports.figures import tikz_for
+from jobs.exports.markup import LatexRenderer, tex_escape
+from jobs.formats import Format, SetInfo
 
 TEX = LatexRenderer()
 
@@ -34,10 +34,10 @@ def _g(x: float) -> str:
     return f"{x:.6g}"
 
 
-def part_tex(p: C.Part) -> str:
+def part_tex(p: common.Part) -> str:
     head = f"\\textbf{{({p.letter})}} {TEX.inline(p.prompt)}"
     b0 = p.blanks[0]
-    if b0.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    if b0.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         opts = " ".join(f"\\option{{{tex_escape(o)}}}" for o in b0.options)
         return f"{head}\\\\\n\\hspace*{{2em}}{opts}"
     if len(p.blanks) == 1 and not b0.index:
@@ -46,35 +46,35 @@ def part_tex(p: C.Part) -> str:
     return f"{head}\\\\\n\\hspace*{{2em}}{cells}"
 
 
-def _answer(b: C.Blank) -> tuple[str, str]:
+def _answer(b: common.Blank) -> tuple[str, str]:
     """(the answer as printed, what is accepted)."""
-    if b.kind is C.BlankKind.NUMBER:
-        acc = " or ".join(f"${C.interval_text(r)}$" for r in b.ranges)
+    if b.kind is common.BlankKind.NUMBER:
+        acc = " or ".join(f"${common.interval_text(r)}$" for r in b.ranges)
         return f"${_g(b.value)}$", acc
-    if b.kind is C.BlankKind.INTEGER:
+    if b.kind is common.BlankKind.INTEGER:
         return f"${b.value}$", "exactly"
-    if b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    if b.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         value = ", ".join(b.correct) if b.correct else "(none)"
-        return tex_escape(value), "" if b.kind is C.BlankKind.CHOICE else "partial credit"
+        return tex_escape(value), "" if b.kind is common.BlankKind.CHOICE else "partial credit"
     acc = " or ".join(f"\\texttt{{{tex_escape(a)}}}" for a in b.accept)
     return f"\\texttt{{{tex_escape(str(b.value))}}}", acc
 
 
-def _machine(v: Variant, index: int, p: C.Part, b: C.Blank) -> str:
+def _machine(v: Variant, index: int, p: common.Part, b: common.Blank) -> str:
     """A comment line that tools (and the tests) read back: the exact values of the key
     (numbers as shortest round-trip decimals, anything else as URL-quoted JSON)."""
-    fields = [C.variant_id(v, index), b.key, f"kind={b.kind.value}"]
-    if b.kind is C.BlankKind.NUMBER:
-        fields.append(f"value={C.num(b.value)}")
-        fields += [f"range={C.num(r.lo)},{C.num(r.hi)}" for r in b.ranges]
-    elif b.kind in (C.BlankKind.CHOICE, C.BlankKind.MULTI):
+    fields = [common.variant_id(v, index), b.key, f"kind={b.kind.value}"]
+    if b.kind is common.BlankKind.NUMBER:
+        fields.append(f"value={common.num(b.value)}")
+        fields += [f"range={common.num(r.lo)},{common.num(r.hi)}" for r in b.ranges]
+    elif b.kind in (common.BlankKind.CHOICE, common.BlankKind.MULTI):
         fields.append("value=" + quote(json.dumps(list(b.correct))))
     else:
         fields.append("value=" + quote(json.dumps(b.value)))
     return "% seqquiz-key " + " ".join(fields)
 
 
-def key_tex(v: Variant, index: int, parts: Sequence[C.Part]) -> str:
+def key_tex(v: Variant, index: int, parts: Sequence[common.Part]) -> str:
     rows = []
     for p in parts:
         for b in p.blanks:
@@ -99,18 +99,18 @@ def key_tex(v: Variant, index: int, parts: Sequence[C.Part]) -> str:
 
 
 def problem_tex(v: Variant, index: int, answer_key: bool) -> str:
-    parts = C.parts_of(v)
-    pts = C.total_points(parts)
+    parts = common.parts_of(v)
+    pts = common.total_points(parts)
     seed = "" if v.seed is None else f", seed {v.seed}"
     out = [
-        f"% {C.variant_id(v, index)}",
+        f"% {common.variant_id(v, index)}",
         f"\\section*{{Problem {index + 1}: {tex_escape(v.title or v.template)}"
         f"\\hfill{{\\normalfont\\small {_g(pts)} point{'s' if pts != 1 else ''}}}}}",
     ]
     fig = tikz_for(v)
     if fig:
         out.append(f"\\begin{{center}}\n{fig}\n\\end{{center}}")
-    out.append(TEX.render(C.stem_body(v)))
+    out.append(TEX.render(common.stem_body(v)))
     out += [part_tex(p) for p in parts]
     if answer_key:
         out.append(key_tex(v, index, parts))
@@ -120,10 +120,10 @@ def problem_tex(v: Variant, index: int, answer_key: bool) -> str:
 
 def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     kind = "Answer key" if info.answer_key else "Exam"
-    total = sum(C.total_points(C.parts_of(v)) for v in variants)
+    total = sum(common.total_points(common.parts_of(v)) for v in variants)
     title = (
         "\\begin{center}\n"
-        f"{{\\LARGE\\bfseries {tex_escape(C.title_line(info.title))}}}\\\\[4pt]\n"
+        f"{{\\LARGE\\bfseries {tex_escape(common.title_line(info.title))}}}\\\\[4pt]\n"
         f"{kind} --- {len(variants)} problem{'s' if len(variants) != 1 else ''}, {_g(total)} points"
         + ("" if info.answer_key else "\\\\[10pt]\nName: \\answerbox[8cm]")
         + "\n\\end{center}"
@@ -132,11 +132,9 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     return f"{PREAMBLE}\\begin{{document}}\n{title}\n\n{body}\n\n\\end{{document}}\n".encode()
 
 
-FORMAT = register(
-    Format(
-        "latex",
-        "LaTeX exam source (TikZ figures); --answer-key writes its answer key",
-        write,
-        extension=".tex",
-    )
+FORMAT = Format(
+    "latex",
+    "LaTeX exam source (TikZ figures); --answer-key writes its answer key",
+    write,
+    extension=".tex",
 )

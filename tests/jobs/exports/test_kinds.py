@@ -5,22 +5,24 @@ from __future__ import annotations
 from grader import Tolerance
 from grader.answers import NumericAnswer, kinds
 from grader.symbolic_answer import SymbolicAnswer
-from seqquiz.exports import common as C
+from jobs.exports import common
 
 
 def test_every_registered_kind_has_boxes_or_is_graded_by_seqquiz_alone() -> None:
-    assert {"numeric", "vector", "choice", "multiselect", "int_sequence", "bits"} <= set(C.BLANKS)
-    assert set(C.BLANKS) <= set(kinds())
+    assert {"numeric", "vector", "choice", "multiselect", "int_sequence", "bits"} <= set(
+        common.BLANKS
+    )
+    assert set(common.BLANKS) <= set(kinds())
     # A kind an LMS cannot grade exactly falls back to one text box marked as lenient.
-    assert "symbolic" not in C.BLANKS
-    (box,) = C.blanks_for("f", SymbolicAnswer("h1*w", ("h1", "w")), 2.0)
-    assert box.kind is C.BlankKind.TEXT and not box.graded_exactly and box.weight == 2.0
+    assert "symbolic" not in common.BLANKS
+    (box,) = common.blanks_for("f", SymbolicAnswer("h1*w", ("h1", "w")), 2.0)
+    assert box.kind is common.BlankKind.TEXT and not box.graded_exactly and box.weight == 2.0
 
 
 def test_the_table_decides_the_boxes() -> None:
     spec = NumericAnswer(0.5, Tolerance.decimals(3))
-    assert C.blanks_for("y", spec, 1.0) == C.BLANKS["numeric"]("y", spec, 1.0)
-    assert C.prompt_for("y", spec) == spec.prompt("y")
+    assert common.blanks_for("y", spec, 1.0) == common.BLANKS["numeric"]("y", spec, 1.0)
+    assert common.prompt_for("y", spec) == spec.prompt("y")
 
 
 def test_a_multiselect_export_says_once_how_to_tick_and_always_offers_none() -> None:
@@ -40,7 +42,7 @@ def test_a_multiselect_export_says_once_how_to_tick_and_always_offers_none() -> 
     ]}  # fmt: skip
     shown = {}
     for name, params in (("none", none), ("some", some)):
-        [part] = C.parts_of(make_variant(t, None, params, render=False))
+        [part] = common.parts_of(make_variant(t, None, params, render=False))
         assert "write none" in part.label  # the typed form keeps its instructions
         assert "write none" not in part.prompt and "select all that apply" not in part.prompt
         assert part.prompt.count("possibly all") == 1

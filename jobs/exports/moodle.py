@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from lxml import etree
 
 from generators import Variant
-from seqquiz.exports import common as C
-from seqquiz.exports.figures import svg_for
-from seqquiz.exports.markup import HtmlRenderer
-from seqquiz.formats import Format, SetInfo, register
+from jobs.exports import common
+from jobs.exports.figures import svg_for
+from jobs.exports.markup import HtmlRenderer
+from jobs.formats import Format, SetInfo
 
 LMS_HTML = HtmlRenderer("lms")
 
@@ -32,7 +32,7 @@ def _simple(parent: etree._Element, tag: str, value: str) -> None:
 
 def category_path(info: SetInfo, template: str) -> str:
     # Moodle splits category paths on "/"; a literal slash in a name is written "//".
-    title = C.title_line(info.title).replace("/", "//")
+    title = common.title_line(info.title).replace("/", "//")
     return f"$course$/top/{title}/{template}"
 
 
@@ -63,13 +63,13 @@ def _short_escape(text: str) -> str:
     return text.replace("*", r"\*")
 
 
-def cloze_blank(b: C.Blank, weight: int) -> str:
-    if b.kind is C.BlankKind.NUMBER:
-        alts = "~".join("=" + ":".join(C.moodle_answer(r)) for r in b.ranges)
+def cloze_blank(b: common.Blank, weight: int) -> str:
+    if b.kind is common.BlankKind.NUMBER:
+        alts = "~".join("=" + ":".join(common.moodle_answer(r)) for r in b.ranges)
         return f"{{{weight}:NUMERICAL:{alts}}}"
-    if b.kind is C.BlankKind.INTEGER:
+    if b.kind is common.BlankKind.INTEGER:
         return f"{{{weight}:NUMERICAL:={b.value}:0}}"
-    if b.kind is C.BlankKind.CHOICE:
+    if b.kind is common.BlankKind.CHOICE:
         alts = []
         for o in b.options:
             mark = "=" if o == b.value else ""
@@ -77,15 +77,15 @@ def cloze_blank(b: C.Blank, weight: int) -> str:
             fb = f"#{_cloze_escape(why)}" if why else ""
             alts.append(f"{mark}{_cloze_escape(o)}{fb}")
         return f"{{{weight}:MULTICHOICE_V:{'~'.join(alts)}}}"
-    if b.kind is C.BlankKind.MULTI:
-        fr = C.multi_fractions(b.options, b.correct)
-        alts = [f"%{C.moodle_fraction(fr[o])}%{_cloze_escape(o)}" for o in b.options]
+    if b.kind is common.BlankKind.MULTI:
+        fr = common.multi_fractions(b.options, b.correct)
+        alts = [f"%{common.moodle_fraction(fr[o])}%{_cloze_escape(o)}" for o in b.options]
         return f"{{{weight}:MULTIRESPONSE:{'~'.join(alts)}}}"
     alts = "~".join("=" + _cloze_escape(_short_escape(a)) for a in b.accept)
     return f"{{{weight}:SHORTANSWER_C:{alts}}}"
 
 
-def _part_note(p: C.Part) -> str:
+def _part_note(p: common.Part) -> str:
     if any(not b.graded_exactly for b in p.blanks):
         return (
             " <em>(marked by exact text against the canonical answer; an equivalent form needs "
@@ -94,12 +94,14 @@ def _part_note(p: C.Part) -> str:
     return ""
 
 
-def cloze_text(parts: Sequence[C.Part]) -> tuple[str, int]:
+def cloze_text(parts: Sequence[common.Part]) -> tuple[str, int]:
     """The parts with their embedded answers, and the question's total mark (the sum of the
     integer cloze weights, in the same ratios as the parts' points)."""
     blanks = [b for p in parts for b in p.blanks]
     weights = dict(
-        zip((id(b) for b in blanks), C.integer_weights([b.weight for b in blanks]), strict=True)
+        zip(
+            (id(b) for b in blanks), common.integer_weights([b.weight for b in blanks]), strict=True
+        )
     )
     out = []
     for p in parts:
@@ -120,10 +122,12 @@ def cloze_text(parts: Sequence[C.Part]) -> tuple[str, int]:
 # -- single-answer questions ------------------------------------------------------------------
 
 
-def _numerical(q: etree._Element, b: C.Blank) -> None:
-    ranges = b.ranges or (C.Range(float(b.value), 0.0),)
+def _numerical(q: etree._Element, b: common.Blank) -> None:
+    ranges = b.ranges or (common.Range(float(b.value), 0.0),)
     for r in ranges:
-        value, tol = C.moodle_answer(r) if b.kind is C.BlankKind.NUMBER else (str(b.value), "0")
+        value, tol = (
+            common.moodle_answer(r) if b.kind is common.BlankKind.NUMBER else (str(b.value), "0")
+        )
         a = etree.SubElement(q, "answer", fraction="100", format="moodle_auto_format")
         _simple(a, "text", value)
         _simple(a, "tolerance", tol)
@@ -133,18 +137,18 @@ def _numerical(q: etree._Element, b: C.Blank) -> None:
     _simple(q, "unitsleft", "0")
 
 
-def _multichoice(q: etree._Element, b: C.Blank) -> None:
-    single = b.kind is C.BlankKind.CHOICE
+def _multichoice(q: etree._Element, b: common.Blank) -> None:
+    single = b.kind is common.BlankKind.CHOICE
     _simple(q, "single", "true" if single else "false")
     _simple(q, "shuffleanswers", "false")
     _simple(q, "answernumbering", "abc")
     fr = (
         {o: (1.0 if o == b.value else 0.0) for o in b.options}
         if single
-        else C.multi_fractions(b.options, b.correct)
+        else common.multi_fractions(b.options, b.correct)
     )
     for o in b.options:
-        a = etree.SubElement(q, "answer", fraction=C.moodle_fraction(fr[o]), format="html")
+        a = etree.SubElement(q, "answer", fraction=common.moodle_fraction(fr[o]), format="html")
         a_text = etree.SubElement(a, "text")
         a_text.text = etree.CDATA(html.escape(o, quote=False))
         _text(a, "feedback", html.escape(b.explanations.get(o, ""), quote=False), "html")
@@ -153,7 +157,7 @@ def _multichoice(q: etree._Element, b: C.Blank) -> None:
     _text(q, "incorrectfeedback", "Incorrect.", "html")
 
 
-def _shortanswer(q: etree._Element, b: C.Blank) -> None:
+def _shortanswer(q: etree._Element, b: common.Blank) -> None:
     _simple(q, "usecase", "1")
     for alt in b.accept:
         a = etree.SubElement(q, "answer", fraction="100", format="moodle_auto_format")
@@ -162,42 +166,42 @@ def _shortanswer(q: etree._Element, b: C.Blank) -> None:
 
 
 SINGLE_TYPES = {
-    C.BlankKind.NUMBER: ("numerical", _numerical),
-    C.BlankKind.INTEGER: ("numerical", _numerical),
-    C.BlankKind.CHOICE: ("multichoice", _multichoice),
-    C.BlankKind.MULTI: ("multichoice", _multichoice),
-    C.BlankKind.TEXT: ("shortanswer", _shortanswer),
+    common.BlankKind.NUMBER: ("numerical", _numerical),
+    common.BlankKind.INTEGER: ("numerical", _numerical),
+    common.BlankKind.CHOICE: ("multichoice", _multichoice),
+    common.BlankKind.MULTI: ("multichoice", _multichoice),
+    common.BlankKind.TEXT: ("shortanswer", _shortanswer),
 }
 
 
 def question(v: Variant, index: int) -> etree._Element:
-    parts = C.parts_of(v)
-    qid = C.variant_id(v, index)
+    parts = common.parts_of(v)
+    qid = common.variant_id(v, index)
     fig_name = f"{qid}.svg"
     img, b64 = figure_html(v, fig_name)
-    body = LMS_HTML.render(C.stem_body(v))
+    body = LMS_HTML.render(common.stem_body(v))
     blanks = [b for p in parts for b in p.blanks]
     single = len(blanks) == 1 and not blanks[0].index
     if single:
         qtype, fill = SINGLE_TYPES[blanks[0].kind]
         p = parts[0]
         text = f"{img}{body}\n<p>({p.letter}) {LMS_HTML.inline(p.prompt)}{_part_note(p)}</p>"
-        mark = C.total_points(parts)
+        mark = common.total_points(parts)
     else:
         qtype, fill = "cloze", None
         # The cloze weights keep the parts' ratios; the question's mark is the set's points.
         cloze, _ = cloze_text(parts)
-        mark = C.total_points(parts)
+        mark = common.total_points(parts)
         text = f"{img}{body}\n{cloze}"
     q = etree.Element("question", type=qtype)
-    _text(q, "name", C.variant_name(v, index))
+    _text(q, "name", common.variant_name(v, index))
     qt = etree.SubElement(q, "questiontext", format="html")
     etree.SubElement(qt, "text").text = etree.CDATA(text)
     if b64 is not None:
         f = etree.SubElement(qt, "file", name=fig_name, path="/", encoding="base64")
         f.text = b64
     _text(q, "generalfeedback", LMS_HTML.render(v.solution), "html")
-    _simple(q, "defaultgrade", C.num(mark))
+    _simple(q, "defaultgrade", common.num(mark))
     _simple(q, "penalty", "0")
     _simple(q, "hidden", "0")
     _simple(q, "idnumber", qid)
@@ -208,8 +212,8 @@ def question(v: Variant, index: int) -> etree._Element:
 
 def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     quiz = etree.Element("quiz")
-    quiz.append(etree.Comment(f" {C.xml_comment(info.title)}: generated by seqquiz "))
-    for template, members in C.by_template(variants).items():
+    quiz.append(etree.Comment(f" {common.xml_comment(info.title)}: generated by seqquiz "))
+    for template, members in common.by_template(variants).items():
         cat = etree.SubElement(quiz, "question", type="category")
         _text(cat, "category", category_path(info, template))
         _text(
@@ -225,11 +229,9 @@ def write(variants: Sequence[Variant], info: SetInfo) -> bytes:
     return etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-FORMAT = register(
-    Format(
-        "moodle",
-        "Moodle XML: numerical, multichoice, cloze; one category per template",
-        write,
-        extension=".xml",
-    )
+FORMAT = Format(
+    "moodle",
+    "Moodle XML: numerical, multichoice, cloze; one category per template",
+    write,
+    extension=".xml",
 )

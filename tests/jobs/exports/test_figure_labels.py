@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generators import REGISTRY, make_variant
-from seqquiz.exports.figures import figure_for
+from jobs.exports.figures import figure_for
 
 
 def _texts(fig: object) -> list[str]:

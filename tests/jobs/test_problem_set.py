@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seqquiz import problem_set
+from jobs import problem_set
+from jobs.problem_set import ProblemSetError
 from seqquiz.cli import main
-from seqquiz.problem_set import ProblemSetError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "week7.toml"
@@ -238,7 +238,8 @@ def test_each_problem_is_its_own_group_and_moodle_marks_are_the_set_points() -> 
     questions with each other. A question's mark is the points the set gives its parts."""
     from lxml import etree
 
-    from seqquiz.formats import FORMATS, SetInfo
+    from jobs.exports import FORMATS
+    from jobs.formats import SetInfo
 
     ps = problem_set.load(EXAMPLE)
     variants = problem_set.build(ps)
