@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import jobs
-from generators import REGISTRY, TemplateError, make_variant
+from generators import REGISTRY, make_variant
 from grader.parse import TooLargeNumber
 from jobs import SubmissionError, problem_set
 from jobs.exports import FORMATS, gift
@@ -171,7 +171,7 @@ def test_generate_job_refuses_count_zero_and_counts_beyond_one_result() -> None:
     for count in (0, -1, jobs.MAX_VARIANTS_PER_RESULT + 1):
         # The request's own field, not one of the template's params.
         limit = jobs.MAX_VARIANTS_PER_RESULT
-        with pytest.raises(TemplateError, match=rf"^count: must be from 1 to {limit} \(got"):
+        with pytest.raises(jobs.SubmissionError, match=rf"^count: must be from 1 to {limit} \(got"):
             jobs.generate({"template": "rnn-forward", "count": count})
     assert len(jobs.generate({"template": "rnn-forward", "count": 2})) == 2
     assert len(jobs.generate({"template": "rnn-forward"})) == 1
