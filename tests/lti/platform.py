@@ -253,7 +253,7 @@ class Platform:
             "user": user,
             "link": link,
             "roles": roles,
-            "custom": custom or {"template": "rnn-forward"},
+            "custom": custom or {"template": "rnn-forward", "ask": "h_1,y_1"},
             "message_type": message_type,
             "lineitem": lineitem,
             "ags": ags,
@@ -313,6 +313,7 @@ class Platform:
             "iat": t,
             "exp": t + 300,
             "nonce": params["nonce"],
+            "jti": uuid.uuid4().hex,
             LTI + "message_type": plan["message_type"],
             LTI + "version": "1.3.0",
             LTI + "deployment_id": self.deployment_id,
@@ -345,7 +346,7 @@ class Platform:
         if "deployment_id" in tamper:
             claims[LTI + "deployment_id"] = tamper["deployment_id"]
         if "expired" in tamper:
-            claims["iat"], claims["exp"] = t - 3600, t - 3600 + 300 - tamper["expired"]
+            claims["iat"], claims["exp"] = t - 300 - tamper["expired"], t - tamper["expired"]
         key = tamper.get("key", self.key)
         token = jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid})
         if tamper.get("tamper_signature"):
