@@ -29,6 +29,8 @@ SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+# One token for both services the tool calls: one token request per platform per hour.
+TOKEN_SCOPES = f"{SCOPE_LINEITEM} {SCOPE_SCORE}"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_TRIES = 8
 TOKEN_MARGIN = 30.0  # seconds before expires_in that a token is taken as expired
@@ -141,7 +143,7 @@ class AgsClient:
         }
         r = self.call(
             p,
-            SCOPE_LINEITEM,
+            TOKEN_SCOPES,
             "POST",
             lineitems,
             json=body,
@@ -155,7 +157,7 @@ class AgsClient:
     def post_score(self, p: Platform, lineitem: str, score: dict[str, Any]) -> None:
         self.call(
             p,
-            SCOPE_SCORE,
+            TOKEN_SCOPES,
             "POST",
             scores_url(lineitem),
             content=orjson.dumps(score),

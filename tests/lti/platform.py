@@ -131,6 +131,7 @@ class Platform:
         self.line_items: dict[str, LineItem] = {}
         self.launch_line_item: str | None = None  # a line item the launches carry
         self.fail_scores = 0  # answer this many score POSTs with 503
+        self.refuse_scores = 0  # answer this many score POSTs with 400 (not retried)
         self.expire_tokens_once = False  # answer the next score with 401 (a token revoked early)
         self.registration_token = "reg-" + uuid.uuid4().hex
         self.pending: dict[str, dict[str, Any]] = {}  # login_hint -> what to launch
@@ -483,6 +484,9 @@ class Platform:
         if self.fail_scores > 0:
             self.fail_scores -= 1
             return JSONResponse({"error": "try later"}, 503)
+        if self.refuse_scores > 0:
+            self.refuse_scores -= 1
+            return JSONResponse({"error": "the gradebook column is locked"}, 400)
         if request.headers.get("content-type") != SCORE_TYPE:
             return self.violate(f"scores: Content-Type must be {SCORE_TYPE}", 415)
         s = orjson.loads(await request.body())

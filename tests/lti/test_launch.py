@@ -129,6 +129,7 @@ def test_a_student_cannot_open_the_instructor_view_or_another_students_attempt(
         ivy_page = launch(c, platform, "ivy").text
         ivy = token_of(ivy_page)
         assert c.post("/lti/submit", data={"token": ivy, "h_1": "0.5"}).status_code == 200
+        tool.queue.wait_idle()  # the passback (and the link's line item) settled
         ivy_attempt = tool.lti.link_attempts(tool.lti.launch(_launch_id(tool, ivy)))[0].id
         before = tool.lti.counts()
         peek = c.post("/lti/attempt", data={"token": hank, "attempt": str(ivy_attempt)})
