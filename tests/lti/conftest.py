@@ -42,7 +42,7 @@ class Tool:
         return httpx.Client(base_url=self.url, timeout=60)
 
     def stop(self) -> None:
-        self.app.state.lti.queue.stop()
+        self.app.state.lti.close()
         self.server.should_exit = True
         self.thread.join(10)
         self.store.close()

@@ -99,6 +99,10 @@ class Tool:
             lstrip_blocks=True,
         )
 
+    def close(self) -> None:
+        self.queue.stop()
+        self.http.close()
+
     # ---- shared steps ---------------------------------------------------------------------------
     def page(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         return HTMLResponse(self.env.get_template(name).render(**ctx), status)
