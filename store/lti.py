@@ -432,26 +432,64 @@ class LtiStore:
         with self.engine.connect() as conn:
             return list(conn.execute(q))
 
-    def newer_exists(self, row: Any) -> bool:
-        """Whether a later score for the same user and link is sent or on its way: then this one
-        must never be sent (the platform would take it as the latest, and the later one carries
-        the best score so far too)."""
-        with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(lti_passbacks.c.id)
-                    .where(
-                        lti_passbacks.c.platform_id == row.platform_id,
-                        lti_passbacks.c.deployment_id == row.deployment_id,
-                        lti_passbacks.c.resource_link_id == row.resource_link_id,
-                        lti_passbacks.c.user_sub == row.user_sub,
-                        lti_passbacks.c.status.in_(("sent", "pending")),
-                        lti_passbacks.c.id > row.id,
-                    )
-                    .limit(1)
-                ).first()
-                is not None
+    def claim_passback(self, passback_id: int, lease: timedelta) -> str:
+        """Take a pending passback to send it: "go" (it is now `sending` for `lease`),
+        "superseded" (a later score of the same user and link is sent or on its way: this one
+        must never be sent, the platform would take it as the latest, and the later one carries
+        the best score so far too), "busy" (another server is sending one for the same user and
+        link: try again soon) or the row's status when it is not pending. One transaction that
+        writes first: SQLite serializes it; on PostgreSQL the seat's rows are locked first."""
+        t = now()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(lti_passbacks).where(lti_passbacks.c.id == passback_id)
+            ).first()
+            if row is None:
+                return "gone"
+            seat = (
+                lti_passbacks.c.platform_id == row.platform_id,
+                lti_passbacks.c.deployment_id == row.deployment_id,
+                lti_passbacks.c.resource_link_id == row.resource_link_id,
+                lti_passbacks.c.user_sub == row.user_sub,
             )
+            if not self.store.is_sqlite:
+                conn.execute(select(lti_passbacks.c.id).where(*seat).with_for_update())
+            taken = conn.execute(
+                update(lti_passbacks)
+                .where(
+                    lti_passbacks.c.id == passback_id,
+                    or_(
+                        lti_passbacks.c.status == "pending",
+                        # a server that stopped while sending: its lease ran out
+                        (lti_passbacks.c.status == "sending") & (lti_passbacks.c.next_try_at < t),
+                    ),
+                )
+                .values(status="sending", next_try_at=t + lease)
+            ).rowcount
+            if taken != 1:
+                return str(row.status)
+            others = conn.execute(
+                select(
+                    lti_passbacks.c.id, lti_passbacks.c.status, lti_passbacks.c.next_try_at
+                ).where(*seat, lti_passbacks.c.id != passback_id)
+            ).all()
+            if any(
+                o.id > passback_id and o.status in ("pending", "sending", "sent") for o in others
+            ):
+                conn.execute(
+                    update(lti_passbacks)
+                    .where(lti_passbacks.c.id == passback_id)
+                    .values(status="superseded", next_try_at=None)
+                )
+                return "superseded"
+            if any(o.status == "sending" and aware(o.next_try_at) > t for o in others):  # type: ignore[operator]
+                conn.execute(
+                    update(lti_passbacks)
+                    .where(lti_passbacks.c.id == passback_id)
+                    .values(status="pending", next_try_at=t)
+                )
+                return "busy"
+        return "go"
 
     def set_passback(self, passback_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -465,7 +503,9 @@ class LtiStore:
                 conn.execute(
                     select(lti_passbacks.c.id)
                     .where(
-                        lti_passbacks.c.status == "pending", lti_passbacks.c.next_try_at <= now()
+                        # "sending" past its lease: the server sending it stopped
+                        lti_passbacks.c.status.in_(("pending", "sending")),
+                        lti_passbacks.c.next_try_at <= now(),
                     )
                     .order_by(lti_passbacks.c.id)
                 ).scalars()

@@ -33,7 +33,11 @@ SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 TOKEN_SCOPES = f"{SCOPE_LINEITEM} {SCOPE_SCORE}"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_TRIES = 8
-TOKEN_MARGIN = 30.0  # seconds before expires_in that a token is taken as expired
+TOKEN_MARGIN = 30.0
+# A passback being sent holds its user's seat this long; a server that stops while sending
+# frees it when the lease runs out.
+SENDING_LEASE = timedelta(seconds=120)
+BUSY_WAIT = 0.5  # seconds before trying again when another server sends for the same user  # seconds before expires_in that a token is taken as expired
 
 
 def backoff(tries: int) -> float:
@@ -178,12 +182,12 @@ def score_body(row: Any) -> dict[str, Any]:
 
 def attempt(lti: LtiStore, ags: AgsClient, passback_id: int) -> tuple[str, float]:
     """One try at one passback: (status, seconds until the next try when pending)."""
+    claim = lti.claim_passback(passback_id, SENDING_LEASE)
+    if claim == "busy":
+        return "pending", BUSY_WAIT
+    if claim != "go":
+        return claim, 0.0
     row = lti.passback(passback_id)
-    if row is None or row.status not in ("pending",):
-        return (row.status if row is not None else "gone"), 0.0
-    if lti.newer_exists(row):
-        lti.set_passback(passback_id, status="superseded", next_try_at=None)
-        return "superseded", 0.0
     p = lti.platform(row.platform_id)
     tries = row.tries + 1
     try:

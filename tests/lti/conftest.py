@@ -17,6 +17,7 @@ import uvicorn
 from store import Store
 from store.lti import LtiStore
 from tests.lti.platform import Platform, first_form
+from tests.store.conftest import db_url, postgres_url, store  # noqa: F401  (both backends)
 from web.app import create_app
 from web.settings import WebSettings
 from worker.testing import free_port
@@ -48,10 +49,10 @@ class Tool:
         self.store.close()
 
 
-def serve_tool(db_url: str) -> Tool:
-    store = Store(db_url)
-    store.upgrade()
-    app = create_app(store, WebSettings(rate=0))
+def serve_tool(url: str) -> Tool:
+    s = Store(url)
+    s.upgrade()
+    app = create_app(s, WebSettings(rate=0))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -60,7 +61,7 @@ def serve_tool(db_url: str) -> Tool:
     thread.start()
     while not server.started:
         time.sleep(0.01)
-    return Tool(f"http://127.0.0.1:{port}", store, app, server, thread)
+    return Tool(f"http://127.0.0.1:{port}", s, app, server, thread)
 
 
 @pytest.fixture

@@ -136,6 +136,7 @@ class Platform:
         self.registration_token = "reg-" + uuid.uuid4().hex
         self.pending: dict[str, dict[str, Any]] = {}  # login_hint -> what to launch
         self.deep_link_answers: list[str] = []
+        self.score_times: list[float] = []  # when each score arrived (bench/lti_bench.py)
         self.lock = threading.Lock()
         self.scores_seen = threading.Condition(self.lock)
         self.server: uvicorn.Server | None = None
@@ -517,6 +518,7 @@ class Platform:
             if older:
                 return self.violate(f"scores: {s['userId']} sent a score older than one kept", 409)
             item.scores.append(s)
+            self.score_times.append(time.monotonic())
             self.scores_seen.notify_all()
         return Response(status_code=204)
 

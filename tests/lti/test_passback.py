@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -157,6 +158,27 @@ def test_an_older_score_is_never_sent_after_a_newer_one(tool: Tool, platform: Pl
     assert attempt(tool.lti, ags, newer)[0] == "sent"
     assert attempt(tool.lti, ags, older)[0] == "superseded"
     assert [s["scoreGiven"] for s in platform.line_items[item].scores] == [2.0]
+
+
+def test_two_servers_never_send_one_users_scores_at_once(tool: Tool, platform: Platform) -> None:
+    item = platform.add_line_item()
+    with tool.client() as c:
+        token = token_of(launch(c, platform, "gus", custom=CUSTOM, lineitem=item).text)
+    la = tool.lti.launch(tokens.verify(tool.lti.secret("lti_form_secret"), "form", token)["l"])
+    assert la is not None
+    first = tool.lti.add_passback(la, 1.0, 2.0)
+    lease = timedelta(seconds=60)
+    assert tool.lti.claim_passback(first, lease) == "go"  # server A is sending it
+    second = tool.lti.add_passback(la, 2.0, 2.0)
+    assert tool.lti.claim_passback(second, lease) == "busy"  # server B waits for A
+    assert tool.lti.passback(second).status == "pending"
+    tool.lti.set_passback(first, status="sent")
+    assert tool.lti.claim_passback(second, lease) == "go"
+    third = tool.lti.add_passback(la, 2.0, 2.0)
+    assert tool.lti.claim_passback(first, lease) == "sent"  # never twice
+    tool.lti.set_passback(second, status="pending")
+    assert tool.lti.claim_passback(second, lease) == "superseded"  # third is newer
+    assert tool.lti.claim_passback(third, lease) == "go"
 
 
 def test_the_client_assertion_is_what_the_platform_checks(tool: Tool, platform: Platform) -> None:
