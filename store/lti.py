@@ -140,11 +140,15 @@ class LtiStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
+        self._secrets: dict[str, bytes] = {}  # a secret never changes once made
 
     # ---- server secrets -------------------------------------------------------------------------
     def secret(self, name: str) -> bytes:
         """A 256-bit server secret kept in the store (the same on every server), made on first
         use: it derives students' seeds and signs form tokens and login states."""
+        hit = self._secrets.get(name)
+        if hit is not None:
+            return hit
         with self.engine.connect() as conn:
             value = conn.execute(select(settings.c.value).where(settings.c.name == name)).scalar()
         if value is None:
@@ -155,7 +159,8 @@ class LtiStore:
             except IntegrityError:
                 pass  # another server made it first: use that one
             return self.secret(name)
-        return str(value).encode()
+        self._secrets[name] = str(value).encode()
+        return self._secrets[name]
 
     # ---- platforms ------------------------------------------------------------------------------
     def register(

@@ -5,6 +5,7 @@ the instructor view, deep linking and dynamic registration. Pages are rendered o
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import os
@@ -12,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -92,6 +94,7 @@ class Tool:
         self.ags = AgsClient(self.lti, self.http)
         self.queue = PassbackQueue(self.lti, self.ags)
         self.base_url = os.environ.get("SEQQUIZ_LTI_BASE_URL", "").strip() or None
+        self._issuers: dict[int, str] = {}
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(["html"]),
@@ -135,12 +138,19 @@ class Tool:
         except ActivityError as exc:
             raise Refused(400, "invalid-activity", str(exc)) from None
 
+    def issuer(self, platform_id: int) -> str:
+        """A platform's issuer (never changes for a platform id)."""
+        hit = self._issuers.get(platform_id)
+        if hit is None:
+            p = self.lti.platform(platform_id)
+            assert p is not None
+            hit = self._issuers[platform_id] = p.issuer
+        return hit
+
     def seed(self, launch: Launch, user: str | None = None) -> int:
-        p = self.lti.platform(launch.platform_id)
-        assert p is not None
         return tokens.seat_seed(
             self.lti.secret(SEED_SECRET),
-            p.issuer,
+            self.issuer(launch.platform_id),
             launch.deployment_id,
             launch.resource_link_id or "",
             user or launch.user_sub,
@@ -176,6 +186,7 @@ class Tool:
     ) -> HTMLResponse:
         act = self.activity(launch)
         v = act.variant(self.seed(launch))
+        view = rendered(act, v.seed)
         attempts = self.lti.attempts(launch)
         latest = shown if shown is not None else (attempts[-1] if attempts else None)
         response = orjson.loads(latest.response) if latest is not None else {}
@@ -184,7 +195,7 @@ class Tool:
         done = used >= act.attempts
         best = max((a.score_given for a in attempts), default=None)
         parts = []
-        for p in C.parts_of(v):
+        for p, prompt in zip(C.parts_of(v), view.prompts, strict=True):
             spec = v.parts[p.id]
             value = response.get(p.id)
             if isinstance(value, list):
@@ -195,7 +206,7 @@ class Tool:
                 {
                     "id": p.id,
                     "letter": p.letter,
-                    "prompt": Markup(MATHML.inline(p.prompt)),
+                    "prompt": prompt,
                     "input": Markup(spec.html_input(p.id, f"Answer ({p.letter})", shown_value)),
                     "points": p.points,
                     "status": page_status(pr) if pr is not None else None,
@@ -203,14 +214,13 @@ class Tool:
                     "score": pr.get("score") if pr is not None else None,
                 }
             )
-        svg = svg_for(v)
         return self.page(
             "student.html",
             status,
             title=v.title or v.template,
             template=v.template,
-            figure=Markup(svg) if svg else None,
-            stem=Markup(MATHML.render(C.stem_body(v))),
+            figure=view.figure,
+            stem=view.stem,
             parts=parts,
             token=self.form_token(launch, preview),
             used=used,
@@ -219,7 +229,7 @@ class Tool:
             best=best,
             maximum=act.max_points(v),
             latest=latest,
-            key=Markup(key_html(v, C.parts_of(v))) if done else None,
+            key=view.key if done else None,
             preview=preview,
             attempts=attempts,
         )
@@ -504,6 +514,29 @@ class Tool:
         except RegistrationError as exc:
             raise Refused(400, "registration-failed", str(exc)) from None
         return self.page("registered.html", platform=p)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a variant's page shows whoever looks: rendered once per variant (MathML, SVG)."""
+
+    figure: Markup | None
+    stem: Markup
+    prompts: tuple[Markup, ...]
+    key: Markup
+
+
+@functools.lru_cache(maxsize=2048)
+def rendered(act: Activity, seed: int | None) -> Rendered:
+    v = act.variant(seed or 0)
+    parts = C.parts_of(v)
+    svg = svg_for(v)
+    return Rendered(
+        Markup(svg) if svg else None,
+        Markup(MATHML.render(C.stem_body(v))),
+        tuple(Markup(MATHML.inline(p.prompt)) for p in parts),
+        Markup(key_html(v, parts)),
+    )
 
 
 def router(tool: Tool) -> APIRouter:
