@@ -383,19 +383,29 @@ class LtiStore:
         with self.engine.connect() as conn:
             return conn.execute(select(lti_attempts).where(lti_attempts.c.id == attempt_id)).first()
 
-    def add_attempt(self, launch: Launch, n: int, row: dict[str, Any]) -> int | None:
-        """Store attempt `n`; None when that number was taken by a concurrent submission."""
+    def add_attempt(
+        self,
+        launch: Launch,
+        n: int,
+        row: dict[str, Any],
+        passback: tuple[float, float] | None = None,
+    ) -> tuple[int, int | None] | None:
+        """Store attempt `n`, and with `passback` = (score given, maximum) the score to send,
+        in one transaction: (attempt id, passback id), or None when that attempt number was
+        taken by a concurrent submission (then nothing is stored)."""
         try:
             with self.engine.begin() as conn:
-                return int(
+                aid = int(
                     conn.execute(
                         insert(lti_attempts).values(
                             {**self._seat(launch), **row, "n": n, "launch_id": launch.id}
                         )
                     ).inserted_primary_key[0]
                 )
+                pid = None if passback is None else self._add_passback(conn, launch, *passback)
         except IntegrityError:
             return None
+        return aid, pid
 
     def update_attempt_result(self, attempt_id: int, result: str, score_given: float) -> None:
         with self.engine.begin() as conn:
@@ -408,21 +418,27 @@ class LtiStore:
     # ---- passback -------------------------------------------------------------------------------
     def add_passback(self, launch: Launch, score_given: float, score_maximum: float) -> int:
         with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(lti_passbacks).values(
-                        **self._seat(launch),
-                        lineitem_url=launch.lineitem_url,
-                        lineitems_url=launch.lineitems_url,
-                        score_given=score_given,
-                        score_maximum=score_maximum,
-                        scored_at=now(),
-                        status="pending",
-                        tries=0,
-                        next_try_at=now(),
-                    )
-                ).inserted_primary_key[0]
-            )
+            return self._add_passback(conn, launch, score_given, score_maximum)
+
+    def _add_passback(
+        self, conn: Any, launch: Launch, score_given: float, score_maximum: float
+    ) -> int:
+        t = now()
+        return int(
+            conn.execute(
+                insert(lti_passbacks).values(
+                    **self._seat(launch),
+                    lineitem_url=launch.lineitem_url,
+                    lineitems_url=launch.lineitems_url,
+                    score_given=score_given,
+                    score_maximum=score_maximum,
+                    scored_at=t,
+                    status="pending",
+                    tries=0,
+                    next_try_at=t,
+                )
+            ).inserted_primary_key[0]
+        )
 
     def passback(self, passback_id: int) -> Any:
         with self.engine.connect() as conn:

@@ -34,7 +34,7 @@ def test_a_nonce_is_used_once_and_a_refused_launch_stores_nothing(store: Store) 
     assert lti.counts() == before
 
 
-def test_an_attempt_number_is_taken_once(store: Store) -> None:
+def test_an_attempt_number_is_taken_once_with_its_score(store: Store) -> None:
     lti = LtiStore(store)
     la = a_launch(lti)
     lti.accept_launch("n2", launch_row(la))
@@ -43,8 +43,10 @@ def test_an_attempt_number_is_taken_once(store: Store) -> None:
         "response": "{}", "result": "{}", "score_given": 0.0, "score_maximum": 2.0,
         "submitted_at": now(),
     }  # fmt: skip
-    assert lti.add_attempt(la, 1, row) is not None
-    assert lti.add_attempt(la, 1, row) is None
+    first = lti.add_attempt(la, 1, row, (0.0, 2.0))
+    assert first is not None and first[1] is not None  # the attempt and its score to send
+    assert lti.add_attempt(la, 1, row, (1.0, 2.0)) is None
+    assert len(lti.passbacks()) == 1  # the refused attempt's score is not kept either
 
 
 def test_one_sender_per_seat_and_never_an_older_score_after_a_newer(store: Store) -> None:

@@ -242,7 +242,8 @@ class Tool:
             raise Refused(403, "instructor-launch", "instructors preview from their own view")
         act = self.activity(launch)
         v = act.variant(self.seed(launch))
-        used = len(self.lti.attempts(launch))
+        earlier = self.lti.attempts(launch)
+        used = len(earlier)
         if used >= act.attempts:
             raise Refused(409, "no-attempts-left", f"all {act.attempts} attempts are used")
         response = act.response(v, form)
@@ -264,21 +265,29 @@ class Tool:
             "score_maximum": maximum,
             "submitted_at": now(),
         }
-        if self.lti.add_attempt(launch, used + 1, row) is None:
+        # The best attempt is the score sent (documented); it goes with the attempt, in one
+        # commit, and is sent off the request path.
+        best = max([a.score_given for a in earlier] + [given])
+        send = None if preview or not self.sends_scores(launch) else (best, maximum)
+        stored = self.lti.add_attempt(launch, used + 1, row, send)
+        if stored is None:
             raise Refused(409, "attempt-conflict", "another submission took this attempt; reload")
-        if not preview:
-            self.send_best(launch, maximum)
+        if stored[1] is not None:
+            self.enqueue(stored[1])
         return self.student_page(launch, preview)
 
-    def send_best(self, launch: Launch, maximum: float) -> None:
-        """Queue the best attempt's score for the gradebook (documented: the best counts)."""
-        if SCOPE_SCORE not in launch.ags_scopes or not (
+    @staticmethod
+    def sends_scores(launch: Launch) -> bool:
+        return SCOPE_SCORE in launch.ags_scopes and bool(
             launch.lineitem_url or launch.lineitems_url
-        ):
+        )
+
+    def send_best(self, launch: Launch, maximum: float) -> None:
+        """Queue the best attempt's score for the gradebook (after a regrade)."""
+        if not self.sends_scores(launch):
             return
         best = max(a.score_given for a in self.lti.attempts(launch))
-        pid = self.lti.add_passback(launch, best, maximum)
-        self.enqueue(pid)
+        self.enqueue(self.lti.add_passback(launch, best, maximum))
 
     def enqueue(self, passback_id: int) -> None:
         if self.settings.broker_url:
