@@ -349,8 +349,13 @@ class Platform:
             claims[LTI + "deployment_id"] = tamper["deployment_id"]
         if "expired" in tamper:
             claims["iat"], claims["exp"] = t - 300 - tamper["expired"], t - tamper["expired"]
+        if "version" in tamper:
+            claims[LTI + "version"] = tamper["version"]
         key = tamper.get("key", self.key)
-        token = jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid})
+        if tamper.get("alg") == "HS256":  # the classic confusion: a MAC keyed with public data
+            token = jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": key.kid})
+        else:
+            token = jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid})
         if tamper.get("tamper_signature"):
             head, body, sig = token.split(".")
             token = f"{head}.{body}.{sig[:-6]}{'A' if sig[-6] != 'A' else 'B'}{sig[-5:]}"

@@ -53,6 +53,8 @@ def reject(tool: Tool, platform: Platform, status: int, code: str, **tamper: obj
         ({"tamper_signature": True}, 401, "bad-signature"),
         ({"deployment_id": "dep-unknown"}, 403, "unknown-deployment"),
         ({"nonce": "not-the-login-nonce"}, 401, "invalid-nonce"),
+        ({"alg": "HS256"}, 401, "invalid-id-token"),
+        ({"version": "1.1"}, 400, "unsupported-version"),
     ],
 )
 def test_a_forged_launch_is_refused_and_nothing_is_stored(
