@@ -194,8 +194,11 @@ def attempt(lti: LtiStore, ags: AgsClient, passback_id: int) -> tuple[str, float
         if p is None:
             raise PassbackError("the platform is no longer registered", False)
         url = row.lineitem_url or line_item(lti, ags, p, row)
-        if url is None:  # another server is creating the link's line item
-            raise PassbackError("the line item is being created", True)
+        if url is None:  # another sender is creating the link's line item: not a failed try
+            lti.set_passback(
+                passback_id, status="pending", next_try_at=now() + timedelta(seconds=BUSY_WAIT)
+            )
+            return "pending", BUSY_WAIT
         ags.post_score(p, url, score_body(row))
     except PassbackError as exc:
         retry = exc.retry and tries < MAX_TRIES
@@ -231,23 +234,27 @@ def line_item(lti: LtiStore, ags: AgsClient, p: Platform, row: Any) -> str | Non
 
 
 class PassbackQueue:
-    """The embedded default: one thread sends passbacks in order, retrying at their time."""
+    """The embedded default: a few threads send passbacks, each retried at its time (the
+    platform's latency, not the CPU, bounds the rate; the store keeps one sender per student)."""
 
-    def __init__(self, lti: LtiStore, ags: AgsClient) -> None:
+    def __init__(self, lti: LtiStore, ags: AgsClient, threads: int = 4) -> None:
         self.lti = lti
         self.ags = ags
+        self.size = threads
         self._heap: list[tuple[float, int]] = []
         self._cv = threading.Condition()
         self._busy = 0
         self._stop = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         with self._cv:
-            if self._thread is not None:
+            if self._threads:
                 return
-            self._thread = threading.Thread(target=self._run, name="lti-passback", daemon=True)
-            self._thread.start()
+            for k in range(self.size):
+                t = threading.Thread(target=self._run, name=f"lti-passback-{k}", daemon=True)
+                t.start()
+                self._threads.append(t)
         for pid in self.lti.due_passbacks():  # left pending by a server that stopped
             self.put(pid)
 

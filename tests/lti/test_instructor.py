@@ -93,6 +93,7 @@ def test_the_class_view_counts_parts_charts_them_and_exports_csv(
 ) -> None:
     for user, right in (("a1", 2), ("a2", 1), ("a3", 0)):
         take(tool, platform, user, right)
+    assert platform.wait_scores(3)
     tool.queue.wait_idle()
     with tool.client() as c:
         view = launch(c, platform, "prof", roles=(INSTRUCTOR,), custom=CUSTOM).text
