@@ -11,6 +11,7 @@ strict test platform of tests/lti (in this process):
 4. passback: scores per second arriving at the platform during step 3.
 
     python bench/lti_bench.py [--students 200] [--sequential 200] [--workers 2]
+                              [--synchronous FULL|NORMAL]
 """
 
 from __future__ import annotations
@@ -46,10 +47,17 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
-def serve(db_url: str, workers: int, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    db_url: str, workers: int, folder: Path, sync: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQQUIZ_")}
-    env.update(PYTHONPATH=str(REPO), SEQQUIZ_DATABASE_URL=db_url, SEQQUIZ_RATE_LIMIT="0")
+    env.update(
+        PYTHONPATH=str(REPO),
+        SEQQUIZ_DATABASE_URL=db_url,
+        SEQQUIZ_RATE_LIMIT="0",
+        SEQQUIZ_SQLITE_SYNCHRONOUS=sync,
+    )
     log = (folder / "serve.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "seqquiz", "serve", "--port", str(port), "--workers", str(workers),
@@ -207,6 +215,12 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=200)
     ap.add_argument("--sequential", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="SEQQUIZ_SQLITE_SYNCHRONOUS of the server (FULL: every commit fsynced)",
+    )
     ap.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.loadgen:
@@ -222,7 +236,7 @@ def main() -> None:
                 platform.issuer, platform.client_id, [platform.deployment_id],
                 platform.url + "/auth", platform.url + "/token", platform.url + "/jwks",
             )  # fmt: skip
-        proc, url = serve(db_url, args.workers, folder)
+        proc, url = serve(db_url, args.workers, folder, args.synchronous)
         platform.trust_tool(url)
         try:
             with httpx.Client(base_url=url, timeout=60) as c:  # warm both workers
@@ -234,7 +248,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(30)
             platform.stop()
-    out = {"sequential": seq, "load": par, "targets": TARGETS}
+    out = {"synchronous": args.synchronous, "sequential": seq, "load": par, "targets": TARGETS}
     print(json.dumps(out, indent=2, default=str))
 
 
