@@ -154,3 +154,14 @@ def _launch_id(tool: Tool, token: str) -> str:
     from web.lti import tokens
 
     return tokens.verify(tool.lti.secret("lti_form_secret"), "form", token)["l"]
+
+
+def test_login_sends_the_id_token_only_to_the_tools_own_launch_url(
+    tool: Tool, platform: Platform
+) -> None:
+    with tool.client() as c:
+        fields = platform.login_fields(platform.plan("kim"), "https://evil.example/steal")
+        r = c.post("/lti/login", data=fields)
+        unknown = c.post("/lti/login", data={**fields, "iss": "https://unknown.example"})
+    assert first_form(r.text).fields["redirect_uri"] == tool.url + "/lti/launch"
+    assert unknown.status_code == 400 and 'data-code="unknown-platform"' in unknown.text

@@ -113,7 +113,8 @@ def login(lti: LtiStore, form: dict[str, str], launch_url: str) -> Login:
         "response_mode": "form_post",
         "prompt": "none",
         "client_id": p.client_id,
-        "redirect_uri": form.get("target_link_uri") or launch_url,
+        # Always the tool's own launch URL (the one registered), never one the request names.
+        "redirect_uri": launch_url,
         "login_hint": hint,
         "state": state,
         "nonce": nonce,
