@@ -80,3 +80,14 @@ def test_a_misconfigured_link_is_refused_with_the_parameter_named(
         r = launch(c, platform, "carl", custom={"template": "rnn-forward", "attempts": "zero"})
     assert r.status_code == 400 and "attempts" in r.text and "zero" in r.text
     assert tool.lti.counts() == before
+
+
+def test_the_instructor_may_reveal_the_key_before_the_attempts_are_used(
+    tool: Tool, platform: Platform
+) -> None:
+    custom = {"template": "rnn-forward", "ask": "h_1,y_1", "reveal": "yes"}
+    with tool.client() as c:
+        page = launch(c, platform, "dan", custom=custom).text
+        bad = launch(c, platform, "dan", custom={**custom, "reveal": "maybe"})
+    assert "Worked solution" in page and "Attempt 0 of 3 used" in page
+    assert bad.status_code == 400 and "reveal" in bad.text and "maybe" in bad.text

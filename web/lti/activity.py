@@ -31,6 +31,8 @@ class Activity:
     params: str | None  # JSON text of the fixed params (with `ask`), or None
     points: float  # per part
     attempts: int
+    # The instructor allows the answers and worked solution before the attempts are used up.
+    reveal: bool = False
 
     @classmethod
     def from_custom(cls, custom: Mapping[str, str]) -> Activity:
@@ -69,8 +71,17 @@ class Activity:
                 f"custom parameter attempts: must be an integer 1 to {MAX_ATTEMPTS} "
                 f"(got {custom['attempts']!r})"
             )
+        reveal_text = custom.get("reveal", "").strip().lower()
+        if reveal_text not in ("", "yes", "no", "true", "false"):
+            raise ActivityError(
+                f"custom parameter reveal: must be yes or no (got {custom['reveal']!r:.40})"
+            )
         act = cls(
-            template, orjson.dumps(params).decode() if params else None, points, int(attempts)
+            template,
+            orjson.dumps(params).decode() if params else None,
+            points,
+            int(attempts),
+            reveal_text in ("yes", "true"),
         )
         try:
             act.variant(0)  # an author's mistake in params or ask is found at launch

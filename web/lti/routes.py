@@ -229,7 +229,7 @@ class Tool:
             best=best,
             maximum=act.max_points(v),
             latest=latest,
-            key=view.key if done else None,
+            key=view.key if done or act.reveal else None,
             preview=preview,
             attempts=attempts,
         )
@@ -465,6 +465,8 @@ class Tool:
             for k in ("template", "params", "ask", "points", "attempts")
             if form.get(k, "").strip()
         }
+        if form.get("reveal") == "yes":
+            custom["reveal"] = "yes"
         try:
             act = Activity.from_custom(custom)
         except ActivityError as exc:
