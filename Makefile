@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The LTI browser test checks its pages with axe-core (npm), kept inside the repository.
+AXE := .ci/node/node_modules/axe-core/axe.min.js
 
 .PHONY: demo test lint bench install
 
@@ -16,7 +18,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/seqquiz demo -o seqquiz-demo
 
-test: $(STAMP)
+$(AXE):
+	mkdir -p .ci/node
+	npm install --prefix .ci/node --no-save --no-audit --no-fund axe-core@4 >/dev/null
+
+test: $(STAMP) $(AXE)
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)

@@ -615,5 +615,9 @@ from seqquiz.serve_cli import register  # noqa: E402  (the HTTP service's comman
 
 register(main)
 
+from seqquiz import lti_cli  # noqa: E402  (the LTI tool's commands)
+
+lti_cli.register(main)
+
 if __name__ == "__main__":
     main()

@@ -140,3 +140,138 @@ settings = Table(
     Column("name", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# ---- LTI 1.3 (docs/lti.md) -------------------------------------------------------------------
+# A platform (an LMS) is registered once per (issuer, client id); its deployments are the
+# installs of the tool in it, and a launch from an unregistered deployment is refused.
+lti_platforms = Table(
+    "lti_platforms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issuer", Text, nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("auth_login_url", Text, nullable=False),
+    Column("auth_token_url", Text, nullable=False),
+    Column("jwks_url", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("issuer", "client_id", name="uq_lti_platforms_issuer_client"),
+)
+
+lti_deployments = Table(
+    "lti_deployments",
+    metadata,
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), primary_key=True),
+    Column("deployment_id", String(255), primary_key=True),
+)
+
+# The tool's RSA keys: the newest unretired one signs; a retired one stays published in the
+# JWKS until `published_until`, so platforms that cached it keep verifying in the grace period.
+lti_tool_keys = Table(
+    "lti_tool_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_pem", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+    Column("published_until", DateTime(timezone=True)),
+)
+
+# Every nonce of an accepted id_token, so that a replayed token is refused on any server.
+lti_nonces = Table(
+    "lti_nonces",
+    metadata,
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), primary_key=True),
+    Column("nonce", String(255), primary_key=True),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+)
+
+# An accepted launch: who (sub, roles), where (deployment, context, resource link), what
+# (custom parameters), and the AGS endpoints it gave.
+lti_launches = Table(
+    "lti_launches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    Column("message_type", String(40), nullable=False),
+    Column("context_id", String(255)),
+    Column("resource_link_id", String(255)),
+    Column("user_sub", String(255), nullable=False),
+    Column("user_name", Text),
+    Column("roles", Text, nullable=False),  # space-separated role URIs
+    Column("custom", Text, nullable=False),  # JSON object
+    Column("lineitem_url", Text),
+    Column("lineitems_url", Text),
+    Column("ags_scopes", Text),
+    Column("deep_link_return_url", Text),
+    Column("deep_link_data", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_lti_launches_link_user", "platform_id", "resource_link_id", "user_sub"),
+)
+
+# One row per submitted attempt; (link, user, n) is unique, so two submissions racing for the
+# last attempt cannot both be counted.
+lti_attempts = Table(
+    "lti_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    Column("resource_link_id", String(255), nullable=False),
+    Column("user_sub", String(255), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("launch_id", String(32), ForeignKey("lti_launches.id"), nullable=False),
+    Column("template", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("params", Text),
+    Column("points", Text),
+    Column("response", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("score_given", Float, nullable=False),
+    Column("score_maximum", Float, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "platform_id",
+        "deployment_id",
+        "resource_link_id",
+        "user_sub",
+        "n",
+        name="uq_lti_attempts_seat_n",
+    ),
+)
+
+# The line item of a resource link whose launches carried none: created once at the platform
+# (the row is claimed before the POST, so concurrent passbacks create exactly one).
+lti_line_items = Table(
+    "lti_line_items",
+    metadata,
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), primary_key=True),
+    Column("deployment_id", String(255), primary_key=True),
+    Column("resource_link_id", String(255), primary_key=True),
+    Column("url", Text),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+)
+
+# The score passback log: one row per score to send; the instructor sees its status.
+lti_passbacks = Table(
+    "lti_passbacks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    Column("resource_link_id", String(255), nullable=False),
+    Column("user_sub", String(255), nullable=False),
+    Column("lineitem_url", Text),  # NULL until the link's own line item exists
+    Column("lineitems_url", Text),
+    Column("score_given", Float, nullable=False),
+    Column("score_maximum", Float, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, sent, failed, superseded
+    Column("tries", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("next_try_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_lti_passbacks_seat", "platform_id", "resource_link_id", "user_sub"),
+)

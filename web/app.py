@@ -33,6 +33,7 @@ from store.regrade import regrade
 from web import schemas
 from web.batches import BatchRunner, count_results, split_lines
 from web.grouping import GroupCommit
+from web.lti import mount as mount_lti
 from web.problems import Problem, problem_response
 from web.ratelimit import RateLimiter
 from web.settings import WebSettings
@@ -676,4 +677,5 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None) 
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.state.lti = mount_lti(app, store, settings)
     return app

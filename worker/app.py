@@ -18,7 +18,7 @@ from worker.store import Store, connect
 log = logging.getLogger(__name__)
 
 settings = Settings.from_env()
-app = Celery("seqquiz", include=["worker.tasks", "worker.webhook_tasks"])
+app = Celery("seqquiz", include=["worker.tasks", "worker.webhook_tasks", "worker.passback_tasks"])
 app.conf.update(settings.celery_conf())
 
 
