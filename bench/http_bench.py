@@ -5,8 +5,11 @@
 2. sustained stored grades with `--workers 2` from several connections, next to a bare
    `/healthz` in the same run (target: grades reach >= 50% of that ceiling);
 3. a 100,000-submission batch uploaded over HTTP, from the POST to the last byte of its results,
-   against the local `grade-batch` rate on the same file, output compared byte for byte
-   (target >= 40%).
+   against the local `grade-batch` rate on the same file (warm, measured between the HTTP runs),
+   output compared byte for byte (target >= 40%).
+
+Grades are measured once both server processes are warm (`warm_up`), and the batch on a warm
+server: the first grade of a variant in a process builds it.
 
     python bench/http_bench.py [--backends sqlite,postgresql] [--calls 2000] [--duration 5]
                                [--connections 8] [--submissions 100000] [--variants 1000]
@@ -224,11 +227,11 @@ def make_submissions(n: int, variants: int) -> tuple[list[bytes], list[dict[str,
     return lines, payloads
 
 
-def local_rate(lines: list[bytes]) -> tuple[float, bytes]:
+def local_rate(lines: list[bytes], rounds: int = 2) -> tuple[float, bytes]:
     from seqquiz import jobs
 
     best, out = float("inf"), b""
-    for _ in range(2):  # the first run warms the per-variant caches, as the server's warm-up does
+    for _ in range(rounds):  # the first warms the per-variant caches, as the server's warm-up does
         buf = io.BytesIO()
         t0 = time.perf_counter()
         for result in jobs.grade_lines(lines):
@@ -308,10 +311,17 @@ def batch(db: str, tmp: Path, lines: list[bytes], local: tuple[float, bytes]) ->
     with server(db, tmp, workers=1) as (url, _port, key):
         body = b"".join(lines)
         http_batch(url, key, body)  # warm-up: every variant built once in the server
-        seconds, results = min(http_batch(url, key, body) for _ in range(2))
+        # The local rate is measured again between the HTTP runs, so that both see the same
+        # machine (on a shared machine the load moves in minutes); best of each.
+        runs, locals_ = [], [local[0]]
+        for _ in range(2):
+            runs.append(http_batch(url, key, body))
+            locals_.append(local_rate(lines, rounds=1)[0])
+        seconds, results = min(runs)
         out["batch_per_s"] = len(lines) / seconds
         out["batch_identical"] = results == local[1]
-        out["batch_vs_local"] = out["batch_per_s"] / local[0]
+        out["local_per_s"] = max(locals_[1:])
+        out["batch_vs_local"] = out["batch_per_s"] / out["local_per_s"]
     return out
 
 
@@ -347,6 +357,7 @@ def main() -> int:
         ("GET /healthz, --workers 2 (req/s)", lambda r: f"{r['healthz']['per_s']:,.0f}", ""),
         ("POST /v1/grade stored, --workers 2 (/s)", lambda r: f"{r['grade']['per_s']:,.0f}", ""),
         ("grades / healthz", lambda r: f"{100 * r['grade_vs_healthz']:.0f}%", ">= 50%"),
+        ("local grade-batch next to it (/s)", lambda r: f"{r['local_per_s']:,.0f}", ""),
         ("100k batch over HTTP (submissions/s)", lambda r: f"{r['batch_per_s']:,.0f}", ""),
         ("batch / local grade-batch", lambda r: f"{100 * r['batch_vs_local']:.0f}%", ">= 40%"),
         ("batch output identical", lambda r: str(r["batch_identical"]), "True"),

@@ -492,6 +492,17 @@ class Store:
                 (*t[:-2], _sqlite_time(t[-2]), _sqlite_time(t[-1]))
                 for t in map(_submission_tuple, rows)
             ]
+        elif self.engine.dialect.driver == "psycopg" and len(rows) > 1:
+            # COPY: one stream for the lines of a batch chunk, in the same transaction.
+            columns = ", ".join(_SUBMISSION_COLUMNS)
+            raw = conn.connection.driver_connection
+            with (
+                raw.cursor() as cur,  # type: ignore[union-attr]
+                cur.copy(f"COPY submissions ({columns}) FROM STDIN") as copy,
+            ):
+                for values in map(_submission_tuple, rows):
+                    copy.write_row(values)
+            return
         else:
             values = list(map(_submission_tuple, rows))
         conn.exec_driver_sql(sql, values)

@@ -28,8 +28,9 @@ CHUNK = 2000
 
 
 def split_lines(body: bytes) -> list[bytes]:
-    """The lines of an uploaded JSONL body exactly as `grade-batch` iterates a file."""
-    return list(io.BytesIO(body))
+    """The lines of an uploaded JSONL body exactly as `grade-batch` reads a file (a line ends at
+    LF, CRLF or a lone CR; a leading BOM is dropped)."""
+    return list(jobs.jsonl_lines(io.BytesIO(body)))
 
 
 def count_results(lines: Iterable[bytes]) -> int:
