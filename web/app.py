@@ -318,7 +318,7 @@ class Service:
         )
         if stored is not None:
             return replay(call, stored)
-        self.runner.start(batch_id)
+        self.runner.start(batch_id, call.body)
         return Response(body, 202, headers={"Location": location}, media_type=JSON)
 
     def find_batch(self, key: ApiKey, batch_id: str) -> Any:

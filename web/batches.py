@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +28,9 @@ CHUNK = 2000
 
 
 def split_lines(body: bytes) -> list[bytes]:
-    """The lines of an uploaded JSONL body exactly as `grade-batch` iterates a file."""
-    return list(io.BytesIO(body))
+    """The lines of an uploaded JSONL body exactly as `grade-batch` reads a file (a line ends at
+    LF, CRLF or a lone CR; a leading BOM is dropped)."""
+    return list(jobs.jsonl_lines(io.BytesIO(body)))
 
 
 def count_results(lines: Iterable[bytes]) -> int:
@@ -69,6 +71,45 @@ def rows_for(
         )
 
 
+class ChunkWriter:
+    """Stores a batch's chunks of rows in a thread of its own, in the order they come, each in
+    one transaction with the batch's count, renewing the lease after each."""
+
+    def __init__(self, store: Store, batch_id: str, lease_seconds: float) -> None:
+        self.store = store
+        self.batch_id = batch_id
+        self.lease_seconds = lease_seconds
+        # Two chunks waiting at most: grading runs ahead of storing by that much memory only.
+        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def put(self, rows: list[dict[str, Any]]) -> None:
+        if rows and self._error is None:
+            self._queue.put(rows)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (rows := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the grading thread stops at its next line
+            try:
+                self.store.save_batch_lines(self.batch_id, rows)
+                self.store.renew_lease(self.batch_id, self.lease_seconds)
+            except BaseException as exc:
+                self._error = exc
+
+
 class BatchRunner:
     """Grades stored batches; the server holding a batch's lease grades it, and renews the lease
     every chunk, so a batch whose server died is finished by the next one that starts."""
@@ -83,9 +124,6 @@ class BatchRunner:
         self.runner = "celery" if settings.broker_url else "local"
         self._stop = threading.Event()
 
-    def start(self, batch_id: str) -> None:
-        self.pool.submit(self._guarded, batch_id)
-
     def resume(self) -> None:
         for batch_id in self.store.orphan_batches(self.runner):
             self.start(batch_id)
@@ -94,14 +132,14 @@ class BatchRunner:
         self._stop.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
-    def _guarded(self, batch_id: str) -> None:
+    def _guarded(self, batch_id: str, body: bytes | None = None) -> None:
         try:
             if not self.store.claim_batch(batch_id, self.settings.lease_seconds):
                 return
             if self.runner == "celery":
                 self._run_celery(batch_id)
             else:
-                self._run_local(batch_id)
+                self._run_local(batch_id, body)
         except Exception:
             log.exception(
                 "batch %s failed; another server (or this one, restarted) resumes it", batch_id
@@ -111,32 +149,44 @@ class BatchRunner:
         if self.store.complete_batch(batch_id):
             self.on_complete(batch_id)
 
-    def _run_local(self, batch_id: str) -> None:
+    def start(self, batch_id: str, body: bytes | None = None) -> None:
+        """Grade a batch in the background; `body`, when given, is the stored upload (saves
+        reading it back)."""
+        self.pool.submit(self._guarded, batch_id, body)
+
+    def _run_local(self, batch_id: str, body: bytes | None = None) -> None:
         hold = self.settings.test_batch_hold
         while hold and os.path.exists(hold) and not self._stop.wait(0.01):
             self.store.renew_lease(batch_id, self.settings.lease_seconds)
         b = self.store.batch(batch_id)
-        lines = split_lines(self.store.batch_body(batch_id))
+        lines = split_lines(body if body is not None else self.store.batch_body(batch_id))
         numbered = [(n, raw) for n, raw in enumerate(lines, 1) if raw.strip()]
         # A resumed batch is graded from its first line again (duplicate ids are judged
         # against earlier lines); only the lines not stored yet are stored.
         skip = self.store.batch_lines_done(batch_id)
         received = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
-        for i, row in enumerate(
-            rows_for(b.key_id, batch_id, numbered, jobs.grade_lines(lines), received)
-        ):
-            if self._stop.is_set():
-                return
-            if i < skip:
-                continue
-            rows.append(row)
-            if len(rows) >= CHUNK:
-                self.store.save_batch_lines(batch_id, rows)
-                self.store.renew_lease(batch_id, self.settings.lease_seconds)
-                rows = []
-        self.store.save_batch_lines(batch_id, rows)
-        self._finish(batch_id)
+        # This thread grades; a writer thread stores the chunks in order. The driver lets go
+        # of the GIL while SQLite or PostgreSQL works, so storing a chunk overlaps grading the
+        # next one instead of following it.
+        writer = ChunkWriter(self.store, batch_id, self.settings.lease_seconds)
+        try:
+            rows: list[dict[str, Any]] = []
+            for i, row in enumerate(
+                rows_for(b.key_id, batch_id, numbered, jobs.grade_lines(lines), received)
+            ):
+                if self._stop.is_set() or writer.failed:
+                    return
+                if i < skip:
+                    continue
+                rows.append(row)
+                if len(rows) >= CHUNK:
+                    writer.put(rows)
+                    rows = []
+            writer.put(rows)
+        finally:
+            writer.close()  # waits for the chunks handed over; raises what the writer raised
+        if not self._stop.is_set():
+            self._finish(batch_id)
 
     def _run_celery(self, batch_id: str) -> None:
         from worker.client import BatchClient, plan_lines

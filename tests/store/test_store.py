@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -161,3 +162,23 @@ def test_a_store_left_by_a_failing_assertion_closes_its_connections(db_url: str)
         s.upgrade()
         assert s.count_submissions() == 1
     assert s.engine.pool.checkedin() == 0
+
+
+def test_batch_lines_store_times_as_a_single_grade_does(store: Store) -> None:
+    """Batch rows go to the driver as tuples with times formatted by hand: they must be stored
+    as SQLAlchemy stores a single grade's (UTC, to the microsecond; the service's times are
+    all UTC)."""
+    t = datetime(2026, 3, 4, 10, 6, 7, 890123, tzinfo=UTC)
+    result = {"submission_id": "x", "score": 1.0, "parts": {}}
+    single = submission_row("k1", {}, result, orjson.dumps(result), t, 1)
+    store.save_grade(single, None)
+    store.create_batch("b1", "k1", 1, "local", b"", None, None)
+    store.save_batch_lines("b1", [{**single, "batch_id": "b1", "line": 1}])
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT received_at, graded_at FROM submissions ORDER BY id")
+        ).all()
+    assert stored[0] == stored[1]
+    got = [r.received_at for r in store.submission_rows()]
+    want = datetime(2026, 3, 4, 10, 6, 7, 890123, tzinfo=UTC)
+    assert [g.replace(tzinfo=UTC) if g.tzinfo is None else g for g in got] == [want, want]
