@@ -91,3 +91,24 @@ def test_the_instructor_may_reveal_the_key_before_the_attempts_are_used(
         bad = launch(c, platform, "dan", custom={**custom, "reveal": "maybe"})
     assert "Worked solution" in page and "Attempt 0 of 3 used" in page
     assert bad.status_code == 400 and "reveal" in bad.text and "maybe" in bad.text
+
+
+def test_a_formula_part_shows_how_the_submitted_formula_was_read(
+    tool: Tool, platform: Platform
+) -> None:
+    custom = {"template": "rnn-bptt", "ask": "expr_dEdz_1"}
+    with tool.client() as c:
+        page = launch(c, platform, "erin", custom=custom).text
+        assert 'class="preview"' not in page  # nothing submitted yet, nothing to read back
+        token = token_of(page)
+        read = c.post("/lti/submit", data={"token": token, "expr_dEdz_1": "w_hy/h1*z1"})
+        assert read.status_code == 200, read.text
+        found = re.search(r'<p class="preview" id="preview-expr_dEdz_1">(.*?)</p>', read.text)
+        assert found is not None
+        # Read as (w_hy/h1)*z1: h1 alone is the denominator.
+        assert "</mrow><msub><mi>h</mi><mi>1</mi></msub></mfrac>" in found.group(1)
+        bad = c.post("/lti/submit", data={"token": token, "expr_dEdz_1": "w_hy*(h1 <b>"})
+    assert statuses(bad.text) == {"expr_dEdz_1": "invalid"}
+    error = re.search(r'<p class="preview" id="preview-expr_dEdz_1">(.*?)</p>', bad.text)
+    assert error is not None and "preview-error" in error.group(1)
+    assert "<b>" not in error.group(1) and "&lt;" in error.group(1)

@@ -212,6 +212,8 @@ class Tool:
                     "letter": p.letter,
                     "prompt": prompt,
                     "input": Markup(spec.html_input(p.id, f"Answer ({p.letter})", shown_value)),
+                    # Only for a submitted answer: the page shows what was graded, not drafts.
+                    "preview": Markup(spec.preview(value)) if latest is not None else "",
                     "points": p.points,
                     "status": page_status(pr) if pr is not None else None,
                     "feedback": pr.get("feedback") if pr is not None else None,
