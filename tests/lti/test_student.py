@@ -112,3 +112,18 @@ def test_a_formula_part_shows_how_the_submitted_formula_was_read(
     error = re.search(r'<p class="preview" id="preview-expr_dEdz_1">(.*?)</p>', bad.text)
     assert error is not None and "preview-error" in error.group(1)
     assert "<b>" not in error.group(1) and "&lt;" in error.group(1)
+
+
+def test_the_worked_solution_is_rendered_only_for_a_page_that_shows_it(
+    tool: Tool, platform: Platform
+) -> None:
+    from web.lti.routes import answer_key
+
+    answer_key.cache_clear()
+    custom = {"template": "rnn-forward", "ask": "h_1,y_1", "attempts": "1"}
+    with tool.client() as c:
+        page = launch(c, platform, "fay", custom=custom).text
+        assert "Worked solution" not in page
+        assert answer_key.cache_info().misses == 0  # a launch does not pay for the key
+        done = c.post("/lti/submit", data={"token": token_of(page), "h_1": "0", "y_1": "0"})
+    assert "Worked solution" in done.text and answer_key.cache_info().misses == 1

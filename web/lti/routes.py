@@ -237,7 +237,7 @@ class Tool:
             best=best,
             maximum=act.max_points(v),
             latest=latest,
-            key=view.key if done or act.reveal else None,
+            key=answer_key(act, v.seed) if done or act.reveal else None,
             preview=preview,
             attempts=attempts,
         )
@@ -572,7 +572,6 @@ class Rendered:
     figure: Markup | None
     stem: Markup
     prompts: tuple[Markup, ...]
-    key: Markup
 
 
 @functools.lru_cache(maxsize=2048)
@@ -584,8 +583,15 @@ def rendered(act: Activity, seed: int | None) -> Rendered:
         Markup(svg) if svg else None,
         Markup(MATHML.render(common.stem_body(v))),
         tuple(Markup(MATHML.inline(p.prompt)) for p in parts),
-        Markup(key_html(v, parts)),
     )
+
+
+@functools.lru_cache(maxsize=2048)
+def answer_key(act: Activity, seed: int | None) -> Markup:
+    """The answers and worked solution: rendered only when a page shows them (most launches
+    do not), since the worked solution's math is the costliest part of a page to render."""
+    v = act.variant(seed or 0)
+    return Markup(key_html(v, common.parts_of(v)))
 
 
 def router(tool: Tool) -> APIRouter:
