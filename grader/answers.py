@@ -123,6 +123,11 @@ class AnswerSpec:
         """The labelled input for a student page: one text box named `part_id`."""
         return text_input(part_id, label, value)
 
+    def preview(self, raw: Any) -> str:
+        """HTML showing how a submitted response was read, put next to its input after a
+        submission; "" for kinds whose response is shown plainly by the input itself."""
+        return ""
+
     def form_value(self, values: list[str]) -> Any:
         """The response `grade` takes, from the strings a form submitted for this part; None
         when it submitted nothing (a missing part)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
+
+from sympy.printing.mathml import mathml
 
 from grader.answers import CORRECT, AnswerSpec, Misconception, register_kind, text_input
 from grader.equivalence import (
@@ -134,6 +137,16 @@ class SymbolicAnswer(AnswerSpec):
     def html_input(self, part_id: str, label: str, value: str | None = None) -> str:
         return text_input(part_id, label, value, f"a formula in {', '.join(self.names)}")
 
+    def preview(self, raw: Any) -> str:
+        """The formula as the whitelist parser read it, as MathML (so a student sees that `a/b*c`
+        was read as (a/b)*c), or the parser's message, escaped, when it cannot be read."""
+        if not isinstance(raw, str) or not raw.strip():
+            return ""
+        if len(raw) > self._grammar.limits.max_chars:
+            # Refused before the cache, as in `grade`, so huge texts never become cache keys.
+            return _preview_failure(_failure_message(self._grammar.parse(raw)))
+        return _preview_text(self, raw.rstrip())
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "kind": self.kind,
@@ -166,6 +179,25 @@ class SymbolicAnswer(AnswerSpec):
 
 def _invalid(message: str) -> PartResult:
     return PartResult(0.0, Status.INVALID, message)
+
+
+def _preview_failure(message: str) -> str:
+    return f'<span class="preview-error">{html.escape(message, quote=True)}</span>'
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _preview_text(spec: SymbolicAnswer, text: str) -> str:
+    parsed = spec.grammar.parse(text)
+    if isinstance(parsed, ParseFailure):
+        return _preview_failure(parsed.message)
+    # Printing walks the tree the parser built from whitelisted names and functions; the typed
+    # text itself is never handed to SymPy.
+    try:
+        body = mathml(parsed.value, printer="presentation")
+    except (TypeError, ValueError, RecursionError):
+        return ""
+    label = html.escape(str(parsed.value), quote=True)
+    return f'<math display="inline" aria-label="{label}">{body}</math>'
 
 
 def _failure_message(parsed: Any) -> str:
@@ -254,3 +286,4 @@ def _known_mistake(
 def clear_cache() -> None:
     """Forget cached grades (tests and benchmarks)."""
     _grade_text.cache_clear()
+    _preview_text.cache_clear()

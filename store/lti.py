@@ -427,10 +427,20 @@ class LtiStore:
         self, conn: Any, launch: Launch, score_given: float, score_maximum: float
     ) -> int:
         t = now()
+        seat = self._seat(launch)
+        # An older score of the seat not yet taken by a sender is superseded by this one (which
+        # carries the best score so far), here in the writing transaction the insert opens
+        # anyway: its sender then finds it settled without a write transaction of its own.
+        conn.execute(
+            update(lti_passbacks)
+            .where(*(lti_passbacks.c[k] == v for k, v in seat.items()))
+            .where(lti_passbacks.c.status == "pending")
+            .values(status="superseded", next_try_at=None)
+        )
         return int(
             conn.execute(
                 insert(lti_passbacks).values(
-                    **self._seat(launch),
+                    **seat,
                     lineitem_url=launch.lineitem_url,
                     lineitems_url=launch.lineitems_url,
                     score_given=score_given,
@@ -464,6 +474,14 @@ class LtiStore:
         link: try again soon) or the row's status when it is not pending. One transaction that
         writes first: SQLite serializes it; on PostgreSQL the seat's rows are locked first."""
         t = now()
+        with self.engine.connect() as conn:
+            status = conn.execute(
+                select(lti_passbacks.c.status).where(lti_passbacks.c.id == passback_id)
+            ).scalar()
+        if status is None:
+            return "gone"
+        if status not in ("pending", "sending"):
+            return str(status)  # settled (sent, failed, superseded): no write needed
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(lti_passbacks).where(lti_passbacks.c.id == passback_id)

@@ -4,6 +4,7 @@ a student-page input whose submitted form grades like the typed answer)."""
 
 from __future__ import annotations
 
+import html
 import json
 from html.parser import HTMLParser
 from typing import Any
@@ -270,3 +271,35 @@ def test_the_kind_table_is_complete_whatever_was_imported_first() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) == set(kinds()) and "symbolic" in kinds()
+
+
+@pytest.mark.parametrize(("kind", "spec"), ALL, ids=IDS)
+def test_every_kind_answers_preview_without_raising(kind: str, spec: AnswerSpec) -> None:
+    typed = _typed(spec.correct_response())
+    shown = spec.preview(typed)
+    assert isinstance(shown, str)
+    assert spec.preview(None) == "" and spec.preview("") == ""
+    if kind != "symbolic":
+        assert shown == ""  # the input itself shows such an answer plainly
+
+
+def test_a_formula_preview_shows_how_the_parser_grouped_it() -> None:
+    spec = SymbolicAnswer("a/b*c", ("a", "b", "c"))
+    shown = spec.preview("a/(b*c)")
+    assert shown.startswith("<math") and shown.endswith("</math>")
+    # (b*c) is the denominator: one fraction whose denominator holds both names.
+    denominator = "<mrow><mi>b</mi><mo>&InvisibleTimes;</mo><mi>c</mi></mrow>"
+    assert f"<mfrac><mi>a</mi>{denominator}</mfrac>" in shown
+    # a/b*c is (a/b)*c: c joins the numerator and b alone is the denominator.
+    assert "<mi>c</mi></mrow><mi>b</mi></mfrac>" in spec.preview("a/b*c")
+
+
+def test_a_formula_preview_of_unreadable_text_is_the_escaped_parse_error() -> None:
+    spec = SymbolicAnswer("h1*(1-h1)*w", ("h1", "w"))
+    shown = spec.preview("h1*(1-<script>")
+    assert "<script>" not in shown and "&lt;" in shown
+    assert shown.startswith('<span class="preview-error">')
+    assert spec.grade("h1*(1-<script>").feedback in html.unescape(shown)
+    unknown = spec.preview("__import__(os)")
+    assert "preview-error" in unknown and "<math" not in unknown
+    assert "preview-error" in spec.preview("h1" + "+h1" * 10_000)  # too long: refused, not parsed

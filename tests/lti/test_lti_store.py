@@ -77,3 +77,20 @@ def test_a_links_line_item_is_claimed_once(store: Store) -> None:
     assert lti.claim_line_item(row) == (False, None)
     lti.set_line_item(row, "https://lms.example.edu/li/9")
     assert lti.claim_line_item(row) == (False, "https://lms.example.edu/li/9")
+
+
+def test_a_new_score_supersedes_the_seats_pending_ones_as_it_is_stored(store: Store) -> None:
+    lti = LtiStore(store)
+    la = a_launch(lti)
+    other = a_launch(lti, "u2")
+    lease = timedelta(seconds=60)
+    sending = lti.add_passback(la, 0.0, 2.0)
+    assert lti.claim_passback(sending, lease) == "go"
+    first = lti.add_passback(la, 1.0, 2.0)
+    theirs = lti.add_passback(other, 1.0, 2.0)
+    second = lti.add_passback(la, 2.0, 2.0)
+    status = {r.id: r.status for r in lti.passbacks()}
+    # The one being sent is left to its sender; another user's score is not touched.
+    assert status == {sending: "sending", first: "superseded", theirs: "pending", second: "pending"}
+    assert lti.claim_passback(first, lease) == "superseded"
+    assert lti.passback(first).next_try_at is None and first not in lti.due_passbacks()

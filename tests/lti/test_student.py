@@ -91,3 +91,39 @@ def test_the_instructor_may_reveal_the_key_before_the_attempts_are_used(
         bad = launch(c, platform, "dan", custom={**custom, "reveal": "maybe"})
     assert "Worked solution" in page and "Attempt 0 of 3 used" in page
     assert bad.status_code == 400 and "reveal" in bad.text and "maybe" in bad.text
+
+
+def test_a_formula_part_shows_how_the_submitted_formula_was_read(
+    tool: Tool, platform: Platform
+) -> None:
+    custom = {"template": "rnn-bptt", "ask": "expr_dEdz_1"}
+    with tool.client() as c:
+        page = launch(c, platform, "erin", custom=custom).text
+        assert 'class="preview"' not in page  # nothing submitted yet, nothing to read back
+        token = token_of(page)
+        read = c.post("/lti/submit", data={"token": token, "expr_dEdz_1": "w_hy/h1*z1"})
+        assert read.status_code == 200, read.text
+        found = re.search(r'<p class="preview" id="preview-expr_dEdz_1">(.*?)</p>', read.text)
+        assert found is not None
+        # Read as (w_hy/h1)*z1: h1 alone is the denominator.
+        assert "</mrow><msub><mi>h</mi><mi>1</mi></msub></mfrac>" in found.group(1)
+        bad = c.post("/lti/submit", data={"token": token, "expr_dEdz_1": "w_hy*(h1 <b>"})
+    assert statuses(bad.text) == {"expr_dEdz_1": "invalid"}
+    error = re.search(r'<p class="preview" id="preview-expr_dEdz_1">(.*?)</p>', bad.text)
+    assert error is not None and "preview-error" in error.group(1)
+    assert "<b>" not in error.group(1) and "&lt;" in error.group(1)
+
+
+def test_the_worked_solution_is_rendered_only_for_a_page_that_shows_it(
+    tool: Tool, platform: Platform
+) -> None:
+    from web.lti.routes import answer_key
+
+    answer_key.cache_clear()
+    custom = {"template": "rnn-forward", "ask": "h_1,y_1", "attempts": "1"}
+    with tool.client() as c:
+        page = launch(c, platform, "fay", custom=custom).text
+        assert "Worked solution" not in page
+        assert answer_key.cache_info().misses == 0  # a launch does not pay for the key
+        done = c.post("/lti/submit", data={"token": token_of(page), "h_1": "0", "y_1": "0"})
+    assert "Worked solution" in done.text and answer_key.cache_info().misses == 1

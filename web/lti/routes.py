@@ -33,10 +33,12 @@ from grader.errors import SeqquizError
 from jobs.exports import common
 from jobs.exports.figures import svg_for
 from jobs.exports.html import MATHML, key_html
+from jobs.problem_set import ProblemSetError
+from jobs.problem_set import parse as parse_problem_set
 from store import Store
 from store.db import now
 from store.lti import Launch, LtiStore
-from web.lti import config, tokens
+from web.lti import config, problem_sets, tokens
 from web.lti.activity import Activity, ActivityError, page_status
 from web.lti.chart import bar_chart
 from web.lti.launch import (
@@ -212,6 +214,8 @@ class Tool:
                     "letter": p.letter,
                     "prompt": prompt,
                     "input": Markup(spec.html_input(p.id, f"Answer ({p.letter})", shown_value)),
+                    # Only for a submitted answer: the page shows what was graded, not drafts.
+                    "preview": Markup(spec.preview(value)) if latest is not None else "",
                     "points": p.points,
                     "status": page_status(pr) if pr is not None else None,
                     "feedback": pr.get("feedback") if pr is not None else None,
@@ -233,7 +237,7 @@ class Tool:
             best=best,
             maximum=act.max_points(v),
             latest=latest,
-            key=view.key if done or act.reveal else None,
+            key=answer_key(act, v.seed) if done or act.reveal else None,
             preview=preview,
             attempts=attempts,
         )
@@ -450,14 +454,44 @@ class Tool:
         return self.student_page(launch, preview=True)
 
     # ---- deep linking ---------------------------------------------------------------------------
-    def deep_link_page(self, launch: Launch) -> HTMLResponse:
+    def deep_link_page(
+        self,
+        launch: Launch,
+        uploaded: problem_sets.Offered | None = None,
+        upload_error: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
         return self.page(
             "deep_link.html",
+            status,
             templates=[(t.id, t.title) for t in REGISTRY],
             token=self.form_token(launch),
             points=1,
             attempts=3,
+            installed=problem_sets.installed(),
+            uploaded=uploaded,
+            upload_error=upload_error,
         )
+
+    def deep_link_upload(self, content_type: str, body: bytes) -> Response:
+        """An uploaded TOML problem set, listed on the deep linking page with a button per entry
+        (or its error, naming the problem and the field); nothing is stored."""
+        try:
+            fields, filename, data = problem_sets.read_upload(content_type, body)
+        except problem_sets.UploadError as exc:
+            raise Refused(400, exc.code, str(exc)) from None
+        launch, _ = self.from_token(fields)
+        if launch.message_type != DEEP_LINKING:
+            raise Refused(400, "not-deep-linking", "this launch is not a deep linking request")
+        self.instructor_only(launch)
+        name = Path(filename).name[:100]
+        try:
+            ps = parse_problem_set(data.decode("utf-8"), name)
+        except UnicodeDecodeError:
+            return self.deep_link_page(launch, None, f"{name}: is not UTF-8 text", 422)
+        except ProblemSetError as exc:
+            return self.deep_link_page(launch, None, str(exc), 422)
+        return self.deep_link_page(launch, problem_sets.offer(ps, name))
 
     def deep_link_answer(self, request: Request, form: dict[str, str]) -> Response:
         launch, _ = self.from_token(form)
@@ -538,7 +572,6 @@ class Rendered:
     figure: Markup | None
     stem: Markup
     prompts: tuple[Markup, ...]
-    key: Markup
 
 
 @functools.lru_cache(maxsize=2048)
@@ -550,8 +583,15 @@ def rendered(act: Activity, seed: int | None) -> Rendered:
         Markup(svg) if svg else None,
         Markup(MATHML.render(common.stem_body(v))),
         tuple(Markup(MATHML.inline(p.prompt)) for p in parts),
-        Markup(key_html(v, parts)),
     )
+
+
+@functools.lru_cache(maxsize=2048)
+def answer_key(act: Activity, seed: int | None) -> Markup:
+    """The answers and worked solution: rendered only when a page shows them (most launches
+    do not), since the worked solution's math is the costliest part of a page to render."""
+    v = act.variant(seed or 0)
+    return Markup(key_html(v, common.parts_of(v)))
 
 
 def router(tool: Tool) -> APIRouter:
@@ -626,6 +666,15 @@ def router(tool: Tool) -> APIRouter:
         handler(lambda rq, f: tool.deep_link_answer(rq, one(f))),
         methods=["POST"],
     )
+
+    @r.post("/lti/deep-link/upload")
+    async def deep_link_upload(request: Request) -> Response:
+        raw = await request.body()
+        if len(raw) > MAX_FORM:
+            exc = Refused(413, "form-too-large", f"the upload: at most {MAX_FORM} bytes")
+            return tool.refused(exc)
+        ctype = request.headers.get("content-type", "")
+        return await run(lambda: tool.deep_link_upload(ctype, raw))
 
     @r.get("/lti/register")
     async def dynamic_registration(request: Request) -> Response:
