@@ -336,11 +336,16 @@ class Store:
         """Store a graded submission (and its idempotency record) in one transaction. Returns
         None when stored, or the response stored first under the same Idempotency-Key by a
         concurrent request (then nothing of this one is kept)."""
+        return self._insert_once(insert(submissions).values(row), idem)
+
+    def _insert_once(self, statement: Any, idem: IdemRecord | None) -> Stored | None:
+        """Run one insert with its idempotency record in one transaction. None when stored; on
+        a key taken meanwhile by a concurrent request, the response stored under it."""
         try:
             with self.engine.begin() as conn:
                 if idem is not None:
                     conn.execute(insert(idempotency).values(idem.row()))
-                conn.execute(insert(submissions).values(row))
+                conn.execute(statement)
         except IntegrityError:
             if idem is None:
                 raise
@@ -423,31 +428,20 @@ class Store:
         idem: IdemRecord | None,
     ) -> Stored | None:
         """Create a batch (with its idempotency record); like `save_grade` on a conflict."""
-        try:
-            with self.engine.begin() as conn:
-                if idem is not None:
-                    conn.execute(insert(idempotency).values(idem.row()))
-                conn.execute(
-                    insert(batches).values(
-                        id=batch_id,
-                        key_id=key_id,
-                        total=total,
-                        done=0,
-                        errors=0,
-                        runner=runner,
-                        callback_url=callback_url,
-                        body=body,
-                        created_at=now(),
-                    )
-                )
-        except IntegrityError:
-            if idem is None:
-                raise
-            stored = self.stored_response(idem.key_id, idem.idem_key)
-            if stored is None:
-                raise
-            return stored
-        return None
+        return self._insert_once(
+            insert(batches).values(
+                id=batch_id,
+                key_id=key_id,
+                total=total,
+                done=0,
+                errors=0,
+                runner=runner,
+                callback_url=callback_url,
+                body=body,
+                created_at=now(),
+            ),
+            idem,
+        )
 
     def batch(self, batch_id: str) -> Any:
         with self.engine.connect() as conn:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from grader.errors import SeqquizError
-from worker.webhooks import WebhookSettings, WebhookSettingsError
+from worker.webhooks import WebhookSettings, WebhookSettingsError, env_number
 
 
 class SettingsError(SeqquizError, ValueError):
@@ -19,16 +19,7 @@ class SettingsError(SeqquizError, ValueError):
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float = 0.0) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(f"{name}: must be a number (got {text!r})") from None
-    if value < low:
-        raise SettingsError(f"{name}: must be at least {low:g} (got {text!r})")
-    return value
+    return env_number(env, name, default, low, SettingsError)
 
 
 @dataclass(frozen=True)

@@ -42,16 +42,24 @@ class WebhookSettingsError(SeqquizError, ValueError):
     code: ClassVar[str] = "invalid-config"
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float) -> float:
+def env_number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float = 0.0,
+    error: type[SeqquizError] = WebhookSettingsError,
+) -> float:
+    """A number setting from the environment, `default` when unset; `error` names the variable
+    and the value it cannot use (the web service's settings read theirs through this too)."""
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
-        raise WebhookSettingsError(f"{name}: must be a number (got {text!r})") from None
+        raise error(f"{name}: must be a number (got {text!r})") from None
     if value < low:
-        raise WebhookSettingsError(f"{name}: must be at least {low:g} (got {text!r})")
+        raise error(f"{name}: must be at least {low:g} (got {text!r})")
     return value
 
 
@@ -81,9 +89,9 @@ class WebhookSettings:
                 if h.strip()
             ),
             allow_private=flag in ("1", "true", "yes"),
-            attempts=int(_number(env, "SEQQUIZ_WEBHOOK_ATTEMPTS", d.attempts, 1)),
-            backoff=_number(env, "SEQQUIZ_WEBHOOK_BACKOFF", d.backoff, 0),
-            timeout=_number(env, "SEQQUIZ_WEBHOOK_TIMEOUT", d.timeout, 0.1),
+            attempts=int(env_number(env, "SEQQUIZ_WEBHOOK_ATTEMPTS", d.attempts, 1)),
+            backoff=env_number(env, "SEQQUIZ_WEBHOOK_BACKOFF", d.backoff, 0),
+            timeout=env_number(env, "SEQQUIZ_WEBHOOK_TIMEOUT", d.timeout, 0.1),
         )
 
     def host_allowed(self, host: str) -> bool:
