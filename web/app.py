@@ -19,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
@@ -370,11 +372,7 @@ def parse_since(value: Any) -> datetime:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Problem(
-            413, "body-too-large", f"request body: at most {limit} bytes (got {declared})"
-        )
+    check_declared_size(request.headers, limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -383,6 +381,62 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise Problem(413, "body-too-large", f"request body: at most {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def check_declared_size(headers: Headers, limit: int) -> None:
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Problem(
+            413, "body-too-large", f"request body: at most {limit} bytes (got {declared})"
+        )
+
+
+async def receive_body(receive: Receive, limit: int) -> bytes:
+    """`read_body` on the ASGI messages themselves (for `App`'s grade route)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "body-too-large", f"request body: at most {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class App(FastAPI):
+    """The app, with `POST /v1/grade` (the route an LMS calls once per student answer) answered
+    before the framework's middleware, routing, request objects and dependency solving, which
+    cost more CPU than the grade: the same `Service.grade`, the same problem documents. The
+    route stays declared below, for /openapi.json; every other request goes to FastAPI."""
+
+    service: Service
+    max_body: int
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/grade" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        headers = Headers(scope=scope)
+        try:
+            check_declared_size(headers, self.max_body)
+            body = await receive_body(receive, self.max_body)
+            response = await self.service.grade(
+                headers, "/v1/grade", scope["query_string"].decode("latin-1"), body
+            )
+        except Problem as exc:
+            response = exc.response()
+        except ClientDisconnect:
+            return
+        except Exception as exc:  # as the app's own handler of unexpected errors
+            log.exception("unhandled error")
+            response = problem_response(500, "internal-error", f"{type(exc).__name__}: {exc}")
+        await response(scope, receive, send)
 
 
 def create_app(store: Store | None = None, settings: WebSettings | None = None) -> FastAPI:
@@ -409,7 +463,7 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None) 
             if owned:
                 store.close()
 
-    app = FastAPI(
+    app = App(
         title="seqquiz",
         version=__version__,
         summary="Randomized exercises on sequence models: grade, solve, generate, batches.",
@@ -678,4 +732,5 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None) 
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.lti = mount_lti(app, store, settings)
+    app.service, app.max_body = svc, settings.max_body
     return app

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from store import SchemaError, Store, migrate
-from store.db import IdemRecord, submission_row
+from store.db import IdemRecord, StoreError, submission_row
 from store.db import now as utcnow
 from store.migrate import head
 from store.schema import api_keys, metadata
@@ -132,10 +132,33 @@ def test_the_webhook_secret_is_made_once_and_kept(store: Store, db_url: str) -> 
         assert other.webhook_secret() == secret
 
 
-def test_sqlite_store_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+def test_sqlite_store_is_in_wal_mode_with_normal_sync_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEQQUIZ_SQLITE_SYNCHRONOUS", raising=False)
     with Store(f"sqlite:///{tmp_path / 'x.db'}") as s, s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert s.commit_waits is False
+
+
+@pytest.mark.parametrize(("setting", "level"), [("full", 2), (" FULL ", 2), ("normal", 1)])
+def test_sqlite_synchronous_is_an_operators_choice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, level: int
+) -> None:
+    monkeypatch.setenv("SEQQUIZ_SQLITE_SYNCHRONOUS", setting)
+    with Store(f"sqlite:///{tmp_path / 'x.db'}") as s, s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
+        assert s.commit_waits is (level == 2)
+
+
+def test_a_bad_sqlite_synchronous_names_the_setting_and_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEQQUIZ_SQLITE_SYNCHRONOUS", "OFF")
+    with pytest.raises(StoreError, match=r"SEQQUIZ_SQLITE_SYNCHRONOUS.*'OFF'"):
+        with Store(f"sqlite:///{tmp_path / 'x.db'}") as s:
+            s.ping()
 
 
 def test_a_group_of_grades_commits_once_and_twins_in_it_are_conflicts(store: Store) -> None:
