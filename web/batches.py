@@ -1,6 +1,11 @@
-"""Running uploaded batches: in this process by default (one line at a time through
-`jobs.grade_lines`, results stored in chunks), or through the Celery workers when
-`SEQQUIZ_BROKER_URL` is set. Either way the stored lines are what `grade-batch` writes."""
+"""Running uploaded batches: in this server by default, or through the Celery workers when
+`SEQQUIZ_BROKER_URL` is set. Either way the stored lines are what `grade-batch` writes.
+
+In this server, the lines are graded by `jobs.grade_lines` in a helper process of the server's
+own (`python -m jobs.stream`, started at the first batch and kept, so its variants stay built)
+while the server builds the rows and stores them: grading and storing each take a core instead
+of sharing one (Python runs one thread at a time). If the helper cannot be started or dies, the
+batch is graded in the server's own thread instead, from the line where the helper stopped."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import io
 import logging
 import os
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,25 +57,113 @@ def rows_for(
     key_id: str,
     batch_id: str,
     numbered: Iterable[tuple[int, bytes]],
-    results: Iterable[dict[str, Any]],
+    results: Iterable[bytes],
     received: datetime,
 ) -> Iterator[dict[str, Any]]:
-    """A store row per result, with the submission's fields taken from its line."""
-    for (n, raw), result in zip(numbered, results, strict=True):
+    """A store row per result line (JSON, without its line end), with the submission's fields
+    taken from its input line."""
+    for (n, raw), line in zip(numbered, results, strict=True):
         try:
             sub = orjson.loads(raw)
         except orjson.JSONDecodeError:
             sub = None
+        result = orjson.loads(line)
         yield submission_row(
-            key_id,
-            sub,
-            result,
-            orjson.dumps(result),
-            received,
-            _version(sub, result),
-            batch_id=batch_id,
-            line=n,
+            key_id, sub, result, line, received, _version(sub, result), batch_id=batch_id, line=n
         )
+
+
+class HelperGone(Exception):
+    """Raised when the grading helper stops answering (it died, or never started)."""
+
+
+class GradingHelper:
+    """The process that grades this server's batches (`python -m jobs.stream`): one batch at a
+    time, its result lines read as they come. Started on first use, restarted after it died."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            try:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "jobs.stream"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))},
+                )
+            except OSError as exc:
+                raise HelperGone(f"cannot start the grading helper: {exc}") from exc
+        return self._proc
+
+    def grade(self, body: bytes) -> Iterator[bytes]:
+        """The result lines (without line ends) of a JSONL body, in order; raises HelperGone
+        when the helper stops before the last."""
+        with self._lock:
+            proc = self._process()
+            assert proc.stdin is not None and proc.stdout is not None
+            feeder = threading.Thread(
+                target=self._feed, args=(proc, body), name="batch-feeder", daemon=True
+            )
+            feeder.start()
+            try:
+                while True:
+                    line = proc.stdout.readline()
+                    if not line.endswith(b"\n"):
+                        self.close()
+                        raise HelperGone("the grading helper stopped")
+                    if line == b"\n":
+                        return
+                    yield line[:-1]
+            except BaseException:
+                # Abandoned mid-batch (the server stops, the writer failed): the helper's
+                # pipe holds the rest of this batch, so it is not used again.
+                if self._proc is proc and proc.poll() is None:
+                    self.close()
+                raise
+            finally:
+                feeder.join()
+
+    @staticmethod
+    def _feed(proc: subprocess.Popen[bytes], body: bytes) -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(b"%d\n" % len(body))
+            proc.stdin.write(body)
+            proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the reader sees the helper gone
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
+
+
+def graded_lines(helper: GradingHelper, body: bytes, lines: list[bytes]) -> Iterator[bytes]:
+    """The result lines of a batch: from the helper, or, if it cannot (any more), from
+    `jobs.grade_lines` in this thread, the lines it gave already skipped."""
+    given = 0
+    try:
+        for line in helper.grade(body):
+            given += 1
+            yield line
+        return
+    except HelperGone as exc:
+        log.warning("%s; grading the rest of this batch in the server", exc)
+    # The planner (duplicate submission ids) needs every line from the first.
+    for i, result in enumerate(jobs.grade_lines(lines)):
+        if i >= given:
+            yield orjson.dumps(result)
 
 
 class ChunkWriter:
@@ -123,6 +218,10 @@ class BatchRunner:
         self.pool = ThreadPoolExecutor(settings.batch_threads, thread_name_prefix="batch")
         self.runner = "celery" if settings.broker_url else "local"
         self._stop = threading.Event()
+        self._helpers: queue.SimpleQueue[GradingHelper] = queue.SimpleQueue()
+        self._all_helpers = [GradingHelper() for _ in range(settings.batch_threads)]
+        for helper in self._all_helpers:
+            self._helpers.put(helper)
 
     def resume(self) -> None:
         for batch_id in self.store.orphan_batches(self.runner):
@@ -131,6 +230,8 @@ class BatchRunner:
     def stop(self) -> None:
         self._stop.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for helper in self._all_helpers:
+            helper.close()
 
     def _guarded(self, batch_id: str, body: bytes | None = None) -> None:
         try:
@@ -159,7 +260,8 @@ class BatchRunner:
         while hold and os.path.exists(hold) and not self._stop.wait(0.01):
             self.store.renew_lease(batch_id, self.settings.lease_seconds)
         b = self.store.batch(batch_id)
-        lines = split_lines(body if body is not None else self.store.batch_body(batch_id))
+        body = body if body is not None else self.store.batch_body(batch_id)
+        lines = split_lines(body)
         numbered = [(n, raw) for n, raw in enumerate(lines, 1) if raw.strip()]
         # A resumed batch is graded from its first line again (duplicate ids are judged
         # against earlier lines); only the lines not stored yet are stored.
@@ -169,11 +271,11 @@ class BatchRunner:
         # of the GIL while SQLite or PostgreSQL works, so storing a chunk overlaps grading the
         # next one instead of following it.
         writer = ChunkWriter(self.store, batch_id, self.settings.lease_seconds)
+        helper = self._helpers.get()
+        results = graded_lines(helper, body, lines)
         try:
             rows: list[dict[str, Any]] = []
-            for i, row in enumerate(
-                rows_for(b.key_id, batch_id, numbered, jobs.grade_lines(lines), received)
-            ):
+            for i, row in enumerate(rows_for(b.key_id, batch_id, numbered, results, received)):
                 if self._stop.is_set() or writer.failed:
                     return
                 if i < skip:
@@ -184,6 +286,8 @@ class BatchRunner:
                     rows = []
             writer.put(rows)
         finally:
+            results.close()
+            self._helpers.put(helper)
             writer.close()  # waits for the chunks handed over; raises what the writer raised
         if not self._stop.is_set():
             self._finish(batch_id)
@@ -206,7 +310,8 @@ class BatchRunner:
             done_event.set()
         numbered = [(n, raw) for n, raw in enumerate(lines, 1) if raw.strip()]
         results = (
-            orjson.loads(raw) for _, raw in client.store.ordered_results(batch_id, plan.fields)
+            orjson.dumps(orjson.loads(raw))  # type: ignore[arg-type]
+            for _, raw in client.store.ordered_results(batch_id, plan.fields)
         )
         received = datetime.now(UTC)
         skip = self.store.batch_lines_done(batch_id)

@@ -63,6 +63,7 @@ def test_a_chunk_that_fails_to_store_leaves_the_batch_incomplete_and_a_rerun_fin
     want = [orjson.dumps(r) for r in jobs.grade_lines(body.splitlines(keepends=True))]
     assert list(store.batch_results("b1")) == want
     assert store.batch("b1").done == 23
+    runner.stop()  # stops its grading helper too
     store.close()
 
 
