@@ -6,24 +6,27 @@ strict test platform of tests/lti (in this process):
    p95 <= 50 ms); and the whole login + launch round trip;
 2. submit to feedback: `POST /lti/submit` on numeric parts (graded, stored, passback queued,
    page rendered): p50, p95 (target p95 <= 25 ms);
-3. N simulated students at once (default 200), each a login, a launch and 3 submissions: errors
-   and p99 over every request (target: no errors, p99 <= 250 ms);
+3. N simulated students at once (default 200), all starting at the same instant, each a login,
+   a launch and 3 submissions, each submission after a think time (default uniform 2-8 s:
+   reading the stem, working out and typing an answer): errors and p99 over every request
+   (target: no errors, p99 <= 250 ms); `--think 0,0` makes it a closed-loop stress test;
 4. passback: scores per second arriving at the platform during step 3.
 
     python bench/lti_bench.py [--students 200] [--sequential 200] [--workers 2]
-                              [--synchronous FULL|NORMAL]
+                              [--synchronous NORMAL|FULL] [--think LO,HI]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -119,65 +122,78 @@ def sequential(platform: Platform, url: str, n: int) -> dict[str, Any]:
     }
 
 
-def loadgen(spec: dict[str, Any]) -> dict[str, Any]:
-    """The students, in a process of their own (so that the platform's work is not timed): the
-    browser's way through login, the platform's authorization, the launch, 3 submissions. Only
-    the tool's requests are timed."""
+async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
     url, platform_url, n = spec["url"], spec["platform"], spec["students"]
+    lo, hi = spec["think"]
+    rng = random.Random(spec["seed"])
+    thinks = [[rng.uniform(lo, hi) for _ in range(3)] for _ in range(n)]
     times: list[float] = []
     errors: list[str] = []
-    go = threading.Barrier(n)
-    lock = threading.Lock()
+    go = asyncio.Event()
     starts: list[float] = []
 
-    def student(i: int) -> None:
+    async def timed_async(mine: list[float], call: Any) -> httpx.Response:
+        t = time.perf_counter()
+        r = await call
+        mine.append((time.perf_counter() - t) * 1000)
+        return r
+
+    async def student(i: int) -> None:
         mine: list[float] = []
         try:
-            with httpx.Client(timeout=120) as c:
-                go.wait()
-                with lock:
-                    starts.append(time.time())
+            async with httpx.AsyncClient(timeout=120) as c:
+                await go.wait()
+                starts.append(time.time())
                 fields = {
                     "iss": spec["issuer"], "login_hint": f"student:load-{i}:bench-load",
                     "target_link_uri": url + "/lti/launch", "client_id": spec["client_id"],
                     "lti_deployment_id": spec["deployment_id"],
                 }  # fmt: skip
-                r = timed(mine, lambda: c.post(url + "/lti/login", data=fields))
+                r = await timed_async(mine, c.post(url + "/lti/login", data=fields))
                 auth = first_form(r.text)
-                a = c.get(platform_url + "/auth", params=auth.fields)
+                a = await c.get(platform_url + "/auth", params=auth.fields)
                 post = first_form(a.text)
-                r = timed(mine, lambda: c.post(post.action, data=post.fields))
+                r = await timed_async(mine, c.post(post.action, data=post.fields))
                 if r.status_code != 200:
                     raise RuntimeError(f"launch {r.status_code}")
                 token = first_form(r.text).fields["token"]
                 for k in range(3):
-                    s = timed(
+                    await asyncio.sleep(thinks[i][k])  # reading the stem, typing an answer
+                    s = await timed_async(
                         mine,
-                        lambda tk=token, k=k: c.post(
+                        c.post(
                             url + "/lti/submit",
-                            data={"token": tk, "h_1": str(0.1 * k), "y_1": "0.3"},
+                            data={"token": token, "h_1": str(0.1 * k), "y_1": "0.3"},
                         ),
                     )
                     if s.status_code != 200:
                         raise RuntimeError(f"submit {s.status_code}")
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
-        with lock:
-            times.extend(mine)
+        times.extend(mine)
 
-    threads = [threading.Thread(target=student, args=(i,)) for i in range(n)]
+    tasks = [asyncio.create_task(student(i)) for i in range(n)]
+    await asyncio.sleep(0.5)  # every student is waiting at the start line
     t0 = time.time()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    go.set()
+    await asyncio.gather(*tasks)
     return {"times": times, "errors": errors, "wall_s": time.time() - t0, "t0": min(starts)}
 
 
-def load(platform: Platform, url: str, n: int) -> dict[str, Any]:
+def loadgen(spec: dict[str, Any]) -> dict[str, Any]:
+    """The students, in a process of their own (so that the platform's work is not timed), all
+    starting at the same instant: the browser's way through login, the platform's
+    authorization and the launch, then 3 submissions, each after a think time drawn uniformly
+    from `think` seconds (reading the stem, working out and typing an answer; 0,0 makes it a
+    closed-loop stress test instead). Only the tool's requests are timed."""
+    return asyncio.run(_loadgen(spec))
+
+
+def load(platform: Platform, url: str, n: int, think: tuple[float, float]) -> dict[str, Any]:
     spec = {
         "url": url, "platform": platform.url, "students": n, "issuer": platform.issuer,
         "client_id": platform.client_id, "deployment_id": platform.deployment_id,
+        "think": think, "seed": 7,
     }  # fmt: skip
     before = len(platform.score_times)
     out = subprocess.run(
@@ -197,6 +213,7 @@ def load(platform: Platform, url: str, n: int) -> dict[str, Any]:
     span = arrived[-1] - arrived[0] if len(arrived) > 1 else float("nan")
     return {
         "students": n,
+        "think_s": list(think),
         "requests_timed": len(times),
         "errors": len(errors),
         "first_errors": errors[:3],
@@ -217,9 +234,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
         "--synchronous",
-        choices=["FULL", "NORMAL"],
-        default="FULL",
-        help="SEQQUIZ_SQLITE_SYNCHRONOUS of the server (FULL: every commit fsynced)",
+        choices=["NORMAL", "FULL"],
+        default="NORMAL",
+        help="SEQQUIZ_SQLITE_SYNCHRONOUS of the server (the default NORMAL; FULL: every commit "
+        "waits for the disk)",
+    )
+    ap.add_argument(
+        "--think",
+        default="2,8",
+        help="seconds a student thinks before each submission: uniform from LO,HI (0,0: none)",
     )
     ap.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -243,7 +266,8 @@ def main() -> None:
                 for i in range(20):
                     c.post("/lti/launch", data=login(c, platform, url, f"warm-{i}", "warm"))
             seq = sequential(platform, url, args.sequential)
-            par = load(platform, url, args.students)
+            lo, hi = (float(x) for x in args.think.split(","))
+            par = load(platform, url, args.students, (lo, hi))
         finally:
             proc.terminate()
             proc.wait(30)

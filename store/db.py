@@ -8,6 +8,7 @@ import hashlib
 import operator
 import os
 import secrets
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -236,23 +237,38 @@ class Store:
         self._lock_path: str | None = None
         if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
             self._lock_path = str(Path(u.database).expanduser()) + "-writer.lock"
+        self._held = threading.local()
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time on an SQLite file, across threads and server processes, queued
         in the kernel: without it the second writer meets a busy database and SQLite's busy
-        handler sleeps (1, 2, 5, 10 ms...) however soon the first commits, while the grades it
-        holds wait. The lock goes with the process that dies holding it. A writer that does not
+        handler sleeps (1, 2, 5, 10 ms... up to 100 ms) however soon the first commits, while
+        the requests it serves wait. The lock goes with the process that dies holding it; a
+        thread that holds it already goes on (a write inside a write). A writer that does not
         take it (the CLI) still meets busy_timeout, as before."""
-        if self._lock_path is None:
-            yield
+        if self._lock_path is None or getattr(self._held, "depth", 0):
+            self._held.depth = getattr(self._held, "depth", 0) + 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
             return
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._held.depth = 1
             yield
         finally:
+            self._held.depth = 0
             os.close(fd)  # releases the lock
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction, committed at the end (rolled back on an exception); on SQLite
+        it starts once this thread holds the writer lock (`_writing`)."""
+        with self._writing(), self.engine.begin() as conn:
+            yield conn
 
     @property
     def shown_url(self) -> str:
@@ -300,7 +316,7 @@ class Store:
         scopes = keymod.check_scopes(list(scopes))
         key_id, secret_hash, token = keymod.new_token()
         created = now()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 insert(api_keys).values(
                     id=key_id,
@@ -328,7 +344,7 @@ class Store:
             return [self._key(r) for r in rows]
 
     def revoke_key(self, key_id: str) -> ApiKey:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
             if row is None:
                 raise StoreError(f"ID: no API key {key_id!r} (see `seqquiz keys list`)")
@@ -371,7 +387,7 @@ class Store:
         """Run one insert with its idempotency record in one transaction. None when stored; on
         a key taken meanwhile by a concurrent request, the response stored under it."""
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 if idem is not None:
                     conn.execute(insert(idempotency).values(idem.row()))
                 conn.execute(statement)
@@ -427,7 +443,7 @@ class Store:
     def save_response(self, idem: IdemRecord) -> Stored | None:
         """Keep a response with no other effect under its Idempotency-Key; like `save_grade`."""
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(insert(idempotency).values(idem.row()))
         except IntegrityError:
             stored = self.stored_response(idem.key_id, idem.idem_key)
@@ -505,7 +521,7 @@ class Store:
         if not rows:
             return
         errors = sum(1 for r in rows if r["score"] is None)
-        with self._writing(), self.engine.begin() as conn:
+        with self.transaction() as conn:
             self._insert_submissions(conn, rows)
             conn.execute(
                 update(batches)
@@ -550,7 +566,7 @@ class Store:
 
     def complete_batch(self, batch_id: str) -> bool:
         """Mark complete; True for the caller that did it (the one to send its webhook)."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             res = conn.execute(
                 update(batches)
                 .where(batches.c.id == batch_id, batches.c.completed_at.is_(None))
@@ -580,7 +596,7 @@ class Store:
         """Take the lease of an unfinished batch whose lease ran out (or was never taken): the
         server that holds it grades it; another takes over when it stops renewing."""
         t = now()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             res = conn.execute(
                 update(batches)
                 .where(
@@ -593,7 +609,7 @@ class Store:
             return res.rowcount == 1
 
     def renew_lease(self, batch_id: str, owner_seconds: float) -> None:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 update(batches)
                 .where(batches.c.id == batch_id)
@@ -626,7 +642,7 @@ class Store:
 
         made = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(insert(settings).values(name="webhook_secret", value=made))
         except IntegrityError:
             pass  # another server made it first: use that one
@@ -634,7 +650,7 @@ class Store:
 
     def add_delivery(self, delivery_id: str, batch_id: str, url: str, payload: bytes) -> bool:
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(
                     insert(webhook_deliveries).values(
                         id=delivery_id,
@@ -676,7 +692,7 @@ class Store:
         next_attempt_at: datetime | None,
     ) -> int:
         """Log one attempt and move the delivery on; returns the attempt's number."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             n = (
                 int(
                     conn.execute(
@@ -753,7 +769,7 @@ class Store:
 
     def add_regrades(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(insert(regrades), [{**r, "at": now()} for r in rows])
 
     def regrade_history(self, submission_row: int) -> list[Any]:

@@ -157,7 +157,7 @@ class LtiStore:
         if value is None:
             made = secrets.token_urlsafe(32)
             try:
-                with self.engine.begin() as conn:
+                with self.store.transaction() as conn:
                     conn.execute(insert(settings).values(name=name, value=made))
             except IntegrityError:
                 pass  # another server made it first: use that one
@@ -194,7 +194,7 @@ class LtiStore:
             "auth_token_url": auth_token_url,
             "jwks_url": jwks_url,
         }
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             pid = conn.execute(
                 select(lti_platforms.c.id).where(
                     lti_platforms.c.issuer == issuer, lti_platforms.c.client_id == client_id
@@ -268,7 +268,7 @@ class LtiStore:
         return ToolKey(row.kid, row.private_pem, orjson.loads(row.public_jwk))
 
     def _add_key(self, key: ToolKey) -> None:
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 insert(lti_tool_keys).values(
                     kid=key.kid,
@@ -283,7 +283,7 @@ class LtiStore:
         key and the kids retired."""
         self.signing_key()  # a first rotation on a fresh store retires the key made now
         t = now()
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             old = list(
                 conn.execute(
                     select(lti_tool_keys.c.kid).where(lti_tool_keys.c.retired_at.is_(None))
@@ -319,7 +319,7 @@ class LtiStore:
         """Use the nonce and store the launch, in one transaction; False (nothing stored) when
         the nonce was used before."""
         try:
-            with self.engine.begin() as conn:
+            with self.store.transaction() as conn:
                 conn.execute(
                     insert(lti_nonces).values(
                         platform_id=row["platform_id"], nonce=nonce, used_at=now()
@@ -345,7 +345,7 @@ class LtiStore:
 
     def forget_nonces(self, before: datetime) -> int:
         """Nonces older than any id_token still valid are no longer needed."""
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             return conn.execute(delete(lti_nonces).where(lti_nonces.c.used_at < before)).rowcount
 
     # ---- attempts -------------------------------------------------------------------------------
@@ -397,7 +397,7 @@ class LtiStore:
         in one transaction: (attempt id, passback id), or None when that attempt number was
         taken by a concurrent submission (then nothing is stored)."""
         try:
-            with self.engine.begin() as conn:
+            with self.store.transaction() as conn:
                 aid = int(
                     conn.execute(
                         insert(lti_attempts).values(
@@ -411,7 +411,7 @@ class LtiStore:
         return aid, pid
 
     def update_attempt_result(self, attempt_id: int, result: str, score_given: float) -> None:
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 update(lti_attempts)
                 .where(lti_attempts.c.id == attempt_id)
@@ -420,7 +420,7 @@ class LtiStore:
 
     # ---- passback -------------------------------------------------------------------------------
     def add_passback(self, launch: Launch, score_given: float, score_maximum: float) -> int:
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             return self._add_passback(conn, launch, score_given, score_maximum)
 
     def _add_passback(
@@ -482,7 +482,7 @@ class LtiStore:
             return "gone"
         if status not in ("pending", "sending"):
             return str(status)  # settled (sent, failed, superseded): no write needed
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             row = conn.execute(
                 select(lti_passbacks).where(lti_passbacks.c.id == passback_id)
             ).first()
@@ -534,7 +534,7 @@ class LtiStore:
         return "go"
 
     def set_passback(self, passback_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 update(lti_passbacks).where(lti_passbacks.c.id == passback_id).values(values)
             )
@@ -563,12 +563,12 @@ class LtiStore:
             "resource_link_id": row.resource_link_id,
         }
         try:
-            with self.engine.begin() as conn:
+            with self.store.transaction() as conn:
                 conn.execute(insert(lti_line_items).values(**key, claimed_at=now()))
             return True, None
         except IntegrityError:
             pass
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             q = select(lti_line_items)
             for k, v in key.items():
                 q = q.where(lti_line_items.c[k] == v)
@@ -590,7 +590,7 @@ class LtiStore:
             lti_line_items.c.deployment_id == row.deployment_id,
             lti_line_items.c.resource_link_id == row.resource_link_id,
         )
-        with self.engine.begin() as conn:
+        with self.store.transaction() as conn:
             if url is None:  # creation failed: let the next try claim it again
                 conn.execute(delete(lti_line_items).where(*where))
             else:

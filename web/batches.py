@@ -9,6 +9,7 @@ batch is graded in the server's own thread instead, from the line where the help
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -25,6 +26,7 @@ import orjson
 
 import jobs
 from generators import REGISTRY, TemplateError
+from grader.errors import SeqquizError
 from store import Store
 from store.db import submission_row
 from web.settings import WebSettings
@@ -73,8 +75,11 @@ def rows_for(
         )
 
 
-class HelperGone(Exception):
-    """Raised when the grading helper stops answering (it died, or never started)."""
+class HelperGone(SeqquizError):
+    """Raised when the grading helper stops answering (it died, or never started); the batch
+    goes on in the server."""
+
+    code = "grading-helper-gone"
 
 
 class GradingHelper:
@@ -143,10 +148,8 @@ class GradingHelper:
             proc.wait()
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         pipe.close()
-                    except OSError:
-                        pass
 
 
 def graded_lines(helper: GradingHelper, body: bytes, lines: list[bytes]) -> Iterator[bytes]:

@@ -42,6 +42,7 @@ class GroupCommit:
         self._inline = not store.commit_waits
         self._width = 1 if store.is_sqlite else SERVER_COMMITTERS
         self._committing = 0
+        self._tasks: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(self._width, thread_name_prefix="group-commit")
         self._local = threading.local()
         self._conns: list[Connection] = []
@@ -55,7 +56,9 @@ class GroupCommit:
         self._pending.append((row, idem, future))
         if self._committing < self._width:
             self._committing += 1
-            loop.create_task(self._drain())
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)  # the loop keeps only a weak reference
+            task.add_done_callback(self._tasks.discard)
         return await future  # type: ignore[no-any-return]
 
     async def _drain(self) -> None:

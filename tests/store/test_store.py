@@ -156,9 +156,11 @@ def test_a_bad_sqlite_synchronous_names_the_setting_and_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEQQUIZ_SQLITE_SYNCHRONOUS", "OFF")
-    with pytest.raises(StoreError, match=r"SEQQUIZ_SQLITE_SYNCHRONOUS.*'OFF'"):
-        with Store(f"sqlite:///{tmp_path / 'x.db'}") as s:
-            s.ping()
+    with (
+        pytest.raises(StoreError, match=r"SEQQUIZ_SQLITE_SYNCHRONOUS.*'OFF'"),
+        Store(f"sqlite:///{tmp_path / 'x.db'}") as s,
+    ):
+        s.ping()
 
 
 def test_a_group_of_grades_commits_once_and_twins_in_it_are_conflicts(store: Store) -> None:
