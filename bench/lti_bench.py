@@ -6,14 +6,15 @@ strict test platform of tests/lti (in this process):
    p95 <= 50 ms); and the whole login + launch round trip;
 2. submit to feedback: `POST /lti/submit` on numeric parts (graded, stored, passback queued,
    page rendered): p50, p95 (target p95 <= 25 ms);
-3. N simulated students at once (default 200), all starting at the same instant, each a login,
-   a launch and 3 submissions, each submission after a think time (default uniform 2-8 s:
-   reading the stem, working out and typing an answer): errors and p99 over every request
-   (target: no errors, p99 <= 250 ms); `--think 0,0` makes it a closed-loop stress test;
+3. N simulated students at once (default 200), clicking the activity within the first
+   `--spread` seconds (default 10; 0: all at the same instant), each a login, a launch and 3
+   submissions, each submission after a think time (default uniform 2-8 s: reading the stem,
+   working out and typing an answer): errors and p99 over every request (target: no errors,
+   p99 <= 250 ms); `--spread 0 --think 0,0` makes it a closed-loop stress test;
 4. passback: scores per second arriving at the platform during step 3.
 
     python bench/lti_bench.py [--students 200] [--sequential 200] [--workers 2]
-                              [--synchronous NORMAL|FULL] [--think LO,HI]
+                              [--synchronous NORMAL|FULL] [--spread S] [--think LO,HI]
 """
 
 from __future__ import annotations
@@ -87,6 +88,15 @@ def login(c: httpx.Client, platform: Platform, url: str, user: str, link: str) -
     return {"id_token": token, "state": form.fields["state"]}
 
 
+def form_of(page: str) -> Any:
+    """The first form of a page, parsed from its own text only: parsing a whole student page
+    in the load generator (pure-Python HTMLParser) would hold its event loop for milliseconds
+    while other students' responses wait, and count as the tool's time."""
+    start = page.find("<form")
+    end = page.find("</form>", start)
+    return first_form(page[start : end + len("</form>")] if start >= 0 and end >= 0 else page)
+
+
 def timed(times: list[float], call: Any) -> httpx.Response:
     t = time.perf_counter()
     r = call()
@@ -127,7 +137,9 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
     lo, hi = spec["think"]
     rng = random.Random(spec["seed"])
     thinks = [[rng.uniform(lo, hi) for _ in range(3)] for _ in range(n)]
+    arrivals = sorted(rng.uniform(0, spec["spread"]) for _ in range(n))
     times: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors: list[str] = []
     go = asyncio.Event()
     starts: list[float] = []
@@ -143,6 +155,7 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
         try:
             async with httpx.AsyncClient(timeout=120) as c:
                 await go.wait()
+                await asyncio.sleep(arrivals[i])  # the class clicks the activity
                 starts.append(time.time())
                 fields = {
                     "iss": spec["issuer"], "login_hint": f"student:load-{i}:bench-load",
@@ -150,13 +163,13 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
                     "lti_deployment_id": spec["deployment_id"],
                 }  # fmt: skip
                 r = await timed_async(mine, c.post(url + "/lti/login", data=fields))
-                auth = first_form(r.text)
+                auth = form_of(r.text)
                 a = await c.get(platform_url + "/auth", params=auth.fields)
-                post = first_form(a.text)
+                post = form_of(a.text)
                 r = await timed_async(mine, c.post(post.action, data=post.fields))
                 if r.status_code != 200:
                     raise RuntimeError(f"launch {r.status_code}")
-                token = first_form(r.text).fields["token"]
+                token = form_of(r.text).fields["token"]
                 for k in range(3):
                     await asyncio.sleep(thinks[i][k])  # reading the stem, typing an answer
                     s = await timed_async(
@@ -171,29 +184,40 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         times.extend(mine)
+        for kind, ms in zip(("login", "launch", "submit", "submit", "submit"), mine, strict=False):
+            by_kind.setdefault(kind, []).append(ms)
 
     tasks = [asyncio.create_task(student(i)) for i in range(n)]
     await asyncio.sleep(0.5)  # every student is waiting at the start line
     t0 = time.time()
     go.set()
     await asyncio.gather(*tasks)
-    return {"times": times, "errors": errors, "wall_s": time.time() - t0, "t0": min(starts)}
+    return {
+        "times": times,
+        "by_kind": by_kind,
+        "errors": errors,
+        "wall_s": time.time() - t0,
+        "t0": min(starts),
+    }
 
 
 def loadgen(spec: dict[str, Any]) -> dict[str, Any]:
-    """The students, in a process of their own (so that the platform's work is not timed), all
-    starting at the same instant: the browser's way through login, the platform's
-    authorization and the launch, then 3 submissions, each after a think time drawn uniformly
-    from `think` seconds (reading the stem, working out and typing an answer; 0,0 makes it a
-    closed-loop stress test instead). Only the tool's requests are timed."""
+    """The students, in a process of their own (so that the platform's work is not timed),
+    clicking the activity at instants drawn uniformly from the first `spread` seconds (0: all at
+    the same instant): the browser's way through login, the platform's authorization and the
+    launch, then 3 submissions, each after a think time drawn uniformly from `think` seconds
+    (reading the stem, working out and typing an answer). `spread` 0 and `think` 0,0 make it a
+    closed-loop stress test instead. Only the tool's requests are timed."""
     return asyncio.run(_loadgen(spec))
 
 
-def load(platform: Platform, url: str, n: int, think: tuple[float, float]) -> dict[str, Any]:
+def load(
+    platform: Platform, url: str, n: int, think: tuple[float, float], spread: float
+) -> dict[str, Any]:
     spec = {
         "url": url, "platform": platform.url, "students": n, "issuer": platform.issuer,
         "client_id": platform.client_id, "deployment_id": platform.deployment_id,
-        "think": think, "seed": 7,
+        "think": think, "spread": spread, "seed": 7,
     }  # fmt: skip
     before = len(platform.score_times)
     out = subprocess.run(
@@ -213,12 +237,14 @@ def load(platform: Platform, url: str, n: int, think: tuple[float, float]) -> di
     span = arrived[-1] - arrived[0] if len(arrived) > 1 else float("nan")
     return {
         "students": n,
+        "arrivals_over_s": spread,
         "think_s": list(think),
         "requests_timed": len(times),
         "errors": len(errors),
         "first_errors": errors[:3],
         "p50_ms": statistics.median(times) if times else None,
         "p99_ms": pct(times, 99) if times else None,
+        "p99_ms_by_request": {k: pct(v, 99) for k, v in res["by_kind"].items()},
         "wall_s": res["wall_s"],
         "scores_received": len(arrived),
         "students_scored": len({u for (_, u) in platform.latest() if u.startswith("load-")}),
@@ -244,6 +270,12 @@ def main() -> None:
         default="2,8",
         help="seconds a student thinks before each submission: uniform from LO,HI (0,0: none)",
     )
+    ap.add_argument(
+        "--spread",
+        type=float,
+        default=10.0,
+        help="seconds over which the students click the activity (0: all at the same instant)",
+    )
     ap.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.loadgen:
@@ -267,7 +299,7 @@ def main() -> None:
                     c.post("/lti/launch", data=login(c, platform, url, f"warm-{i}", "warm"))
             seq = sequential(platform, url, args.sequential)
             lo, hi = (float(x) for x in args.think.split(","))
-            par = load(platform, url, args.students, (lo, hi))
+            par = load(platform, url, args.students, (lo, hi), args.spread)
         finally:
             proc.terminate()
             proc.wait(30)

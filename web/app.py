@@ -32,7 +32,7 @@ from store import ApiKey, Store
 from store.db import IdemRecord, Stored, fingerprint, submission_row
 from store.db import now as utcnow
 from store.regrade import regrade
-from web import schemas
+from web import gcpauses, schemas
 from web.batches import BatchRunner, count_results, split_lines
 from web.grouping import GroupCommit
 from web.lti import mount as mount_lti
@@ -451,6 +451,7 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gcpauses.install()
         store.check_schema(create_embedded=True)
         svc.runner.resume()
         svc.deliverer.resume()
