@@ -533,7 +533,8 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None) 
                 try:
                     from redis import Redis
 
-                    Redis.from_url(settings.broker_url, socket_connect_timeout=2).ping()
+                    with Redis.from_url(settings.broker_url, socket_connect_timeout=2) as r:
+                        r.ping()  # and the client's connection closed, not left to the GC
                 except Exception as exc:
                     return problem_response(503, "broker-unavailable", f"the broker: {exc}")
             return json_response({"status": "ready"})
