@@ -239,6 +239,32 @@ class Store:
             self._lock_path = str(Path(u.database).expanduser()) + "-writer.lock"
         self._held = threading.local()
 
+    def take_writer(self, block: bool = True) -> bool:
+        """Take the writer lock (see `_writing`) for this thread; without `block`, return False
+        at once when another holds it. Each True is paired with a `release_writer`."""
+        depth = getattr(self._held, "depth", 0)
+        if self._lock_path is None or depth:
+            self._held.depth = depth + 1
+            return True
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._held.fd, self._held.depth = fd, 1
+        return True
+
+    def release_writer(self) -> None:
+        self._held.depth -= 1
+        fd = getattr(self._held, "fd", None)
+        if self._held.depth == 0 and fd is not None:
+            self._held.fd = None
+            os.close(fd)  # releases the lock
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time on an SQLite file, across threads and server processes, queued
@@ -246,22 +272,12 @@ class Store:
         handler sleeps (1, 2, 5, 10 ms... up to 100 ms) however soon the first commits, while
         the requests it serves wait. The lock goes with the process that dies holding it; a
         thread that holds it already goes on (a write inside a write). A writer that does not
-        take it (the CLI) still meets busy_timeout, as before."""
-        if self._lock_path is None or getattr(self._held, "depth", 0):
-            self._held.depth = getattr(self._held, "depth", 0) + 1
-            try:
-                yield
-            finally:
-                self._held.depth -= 1
-            return
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        take it (migrations) still meets busy_timeout."""
+        self.take_writer()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._held.depth = 1
             yield
         finally:
-            self._held.depth = 0
-            os.close(fd)  # releases the lock
+            self.release_writer()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

@@ -427,7 +427,7 @@ class App(FastAPI):
             check_declared_size(headers, self.max_body)
             body = await receive_body(receive, self.max_body)
             response = await self.service.grade(
-                headers, "/v1/grade", scope["query_string"].decode("latin-1"), body
+                headers, "/v1/grade", scope["query_string"].decode("utf-8", "replace"), body
             )
         except Problem as exc:
             response = exc.response()

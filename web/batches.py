@@ -89,8 +89,11 @@ class GradingHelper:
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def _process(self) -> subprocess.Popen[bytes]:
+        if self._closed:
+            raise HelperGone("the server is stopping")
         if self._proc is None or self._proc.poll() is not None:
             try:
                 self._proc = subprocess.Popen(
@@ -115,9 +118,12 @@ class GradingHelper:
             feeder.start()
             try:
                 while True:
-                    line = proc.stdout.readline()
+                    try:
+                        line = proc.stdout.readline()
+                    except (ValueError, OSError):  # closed by `close` from another thread
+                        line = b""
                     if not line.endswith(b"\n"):
-                        self.close()
+                        self._kill()
                         raise HelperGone("the grading helper stopped")
                     if line == b"\n":
                         return
@@ -126,7 +132,7 @@ class GradingHelper:
                 # Abandoned mid-batch (the server stops, the writer failed): the helper's
                 # pipe holds the rest of this batch, so it is not used again.
                 if self._proc is proc and proc.poll() is None:
-                    self.close()
+                    self._kill()
                 raise
             finally:
                 feeder.join()
@@ -142,6 +148,11 @@ class GradingHelper:
             pass  # the reader sees the helper gone
 
     def close(self) -> None:
+        """Stop the helper for good (the server stops)."""
+        self._closed = True
+        self._kill()
+
+    def _kill(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
             proc.kill()
@@ -152,9 +163,16 @@ class GradingHelper:
                         pipe.close()
 
 
-def graded_lines(helper: GradingHelper, body: bytes, lines: list[bytes]) -> Iterator[bytes]:
+def graded_lines(
+    helper: GradingHelper,
+    body: bytes,
+    lines: list[bytes],
+    stopping: threading.Event | None = None,
+) -> Iterator[bytes]:
     """The result lines of a batch: from the helper, or, if it cannot (any more), from
-    `jobs.grade_lines` in this thread, the lines it gave already skipped."""
+    `jobs.grade_lines` in this thread, the lines it gave already skipped. Once `stopping` is
+    set (the server stops, and stopped the helper), HelperGone is raised instead: the batch is
+    resumed by the next server."""
     given = 0
     try:
         for line in helper.grade(body):
@@ -162,6 +180,8 @@ def graded_lines(helper: GradingHelper, body: bytes, lines: list[bytes]) -> Iter
             yield line
         return
     except HelperGone as exc:
+        if stopping is not None and stopping.is_set():
+            raise
         log.warning("%s; grading the rest of this batch in the server", exc)
     # The planner (duplicate submission ids) needs every line from the first.
     for i, result in enumerate(jobs.grade_lines(lines)):
@@ -275,18 +295,23 @@ class BatchRunner:
         # next one instead of following it.
         writer = ChunkWriter(self.store, batch_id, self.settings.lease_seconds)
         helper = self._helpers.get()
-        results = graded_lines(helper, body, lines)
+        results = graded_lines(helper, body, lines, self._stop)
         try:
             rows: list[dict[str, Any]] = []
-            for i, row in enumerate(rows_for(b.key_id, batch_id, numbered, results, received)):
-                if self._stop.is_set() or writer.failed:
-                    return
-                if i < skip:
-                    continue
-                rows.append(row)
-                if len(rows) >= CHUNK:
-                    writer.put(rows)
-                    rows = []
+            try:
+                for i, row in enumerate(rows_for(b.key_id, batch_id, numbered, results, received)):
+                    if self._stop.is_set() or writer.failed:
+                        return
+                    if i < skip:
+                        continue
+                    rows.append(row)
+                    if len(rows) >= CHUNK:
+                        writer.put(rows)
+                        rows = []
+            except HelperGone:
+                if self._stop.is_set():
+                    return  # the helper was stopped with the server; the batch resumes later
+                raise
             writer.put(rows)
         finally:
             results.close()

@@ -5,7 +5,9 @@ after its group committed. The grading itself runs on the event loop.
 How a group is committed depends on what a commit waits for:
 - SQLite, synchronous=NORMAL (the default): only this process's CPU. The commit runs on the loop,
   after the requests ready at that moment were graded: handing it to a thread and back cost
-  more than the commit.
+  more than the commit. When another writer holds the store's writer lock (another server
+  process, a batch chunk being stored), the group goes to the thread instead, so the loop never
+  waits for the lock.
 - SQLite, synchronous=FULL: the disk. One thread commits while the loop grades the next group
   (SQLite has one writer: a second thread would only queue behind it).
 - PostgreSQL: the server and its disk. Several threads commit groups side by side, each on a
@@ -17,8 +19,10 @@ insert)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP = 256
 SERVER_COMMITTERS = 2  # PostgreSQL: groups committed side by side, per process
+IDLE_PING = 10.0  # seconds: a kept connection idle this long is pinged before its next group
 Item = tuple[dict[str, Any], IdemRecord | None]
 
 
@@ -70,9 +75,12 @@ class GroupCommit:
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
                 items = [(row, idem) for row, idem, _ in group]
                 try:
-                    if self._inline:
-                        outcomes = self._commit(items)
-                    else:
+                    if self._inline and self.store.take_writer(block=False):
+                        try:
+                            outcomes = self._commit(items)
+                        finally:
+                            self.store.release_writer()
+                    else:  # (inline: another writer holds the lock; the loop must not wait)
                         outcomes = await loop.run_in_executor(self._executor, self._commit, items)
                 except Exception as exc:  # the store is down: every grade of the group fails
                     log.exception("group commit of %d grades failed", len(group))
@@ -88,19 +96,35 @@ class GroupCommit:
             self._committing -= 1
 
     def _connection(self) -> Connection:
+        """This committer's connection; one idle for IDLE_PING seconds is pinged first (the
+        pool's pre-ping does not see a kept connection), so a database restarted meanwhile costs
+        a reconnect, not a failed group."""
         conn: Connection | None = getattr(self._local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and now - getattr(self._local, "used", now) > IDLE_PING:
+            try:
+                conn.exec_driver_sql("SELECT 1")
+                conn.rollback()
+            except Exception:
+                self._drop_connection()
+                conn = None
         if conn is None:
             conn = self._local.conn = self.store.engine.connect()
             with self._conns_lock:
                 self._conns.append(conn)
+        self._local.used = now
         return conn
 
     def _drop_connection(self) -> None:
-        conn = self._local.conn
+        conn: Connection | None = getattr(self._local, "conn", None)
         self._local.conn = None
+        if conn is None:
+            return
         with self._conns_lock:
-            self._conns.remove(conn)
-        conn.close()
+            if conn in self._conns:
+                self._conns.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def _commit(self, items: list[Item]) -> list[Stored | Exception | None]:
         try:

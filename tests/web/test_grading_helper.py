@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 import orjson
 import pytest
@@ -92,3 +93,18 @@ def test_a_helper_that_cannot_start_leaves_the_batch_to_the_server(
     with caplog.at_level(logging.WARNING, logger="web.batches"):
         assert list(graded_lines(helper, body, split_lines(body))) == _local(body)
     assert "cannot start the grading helper" in caplog.text
+
+
+def test_a_stopping_server_does_not_finish_the_batch_itself() -> None:
+    body = _body(3000)
+    helper = GradingHelper()
+    stopping = threading.Event()
+    results = graded_lines(helper, body, split_lines(body), stopping)
+    assert next(results) == _local(body)[0]
+    stopping.set()
+    helper.close()  # as BatchRunner.stop does
+    with pytest.raises(HelperGone):
+        for _ in results:
+            pass
+    with pytest.raises(HelperGone, match="stopping"):
+        next(helper.grade(body))  # a closed helper starts no process
