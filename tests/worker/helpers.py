@@ -118,7 +118,7 @@ def check_one_result_each(
         if sid in crashed:
             assert r["error"]["code"] == "worker-crashed", r
         else:
-            assert r == expected[sid]
+            assert r == expected[sid], f"{sid}: the queue gave {r}, the local grade {expected[sid]}"
     return got
 
 
