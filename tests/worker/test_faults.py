@@ -34,6 +34,14 @@ ROOMY = {
     "SEQQUIZ_BATCH_TIME_LIMIT": "240",
     "SEQQUIZ_VISIBILITY_TIMEOUT": "600",
 }
+# Time limits a chunk of cold variants meets only when something is wrong, even on a loaded
+# machine (the defaults of helpers.py, 6 s a chunk, were met there: lines became `time-limit`
+# errors), with a visibility timeout above them, for the tests that need redelivery.
+UNHURRIED = {
+    "SEQQUIZ_BATCH_SOFT_TIME_LIMIT": "20",
+    "SEQQUIZ_BATCH_TIME_LIMIT": "25",
+    "SEQQUIZ_VISIBILITY_TIMEOUT": "30",
+}
 # A client that never resends: a batch that completes then proves the broker redelivered.
 PATIENT = {"SEQQUIZ_STALL_TIMEOUT": "3600"}
 SAFETY = 120.0  # seconds; reached only when what the test waits for never happens
@@ -95,12 +103,12 @@ def test_pool_process_sigkilled_mid_batch(tmp_path, redis_server, start_worker, 
 def test_whole_worker_killed_and_replaced(tmp_path, redis_server, start_worker, batch):
     lines, expected = batch
     hold, folder = _hold(tmp_path)
-    first = start_worker(**SLOW, **hold)
+    first = start_worker(**SLOW, **UNHURRIED, **hold)
     r = redis_server.client()
     client, outfile, log = _start(tmp_path, redis_server, lines, "workerkill", **PATIENT)
     _held_by(folder, client, log)
     first.kill()  # SIGKILL to main process and pool: its chunks stay unacknowledged
-    start_worker(**SLOW)  # they come back to this one after the visibility timeout
+    start_worker(**SLOW, **UNHURRIED)  # they come back to this one after the visibility timeout
     finish(client, log, timeout=SAFETY)
     assert _chunk_redeliveries(r, "workerkill") >= 1
     check_one_result_each(outfile, expected)
@@ -124,7 +132,7 @@ def test_redis_crashed_and_restarted_mid_batch(tmp_path, redis_server, start_wor
 
 def test_submission_that_always_kills_its_worker(tmp_path, redis_server, start_worker, batch):
     lines, expected = batch
-    start_worker(SEQQUIZ_TEST_CRASH_ON="s777")
+    start_worker(SEQQUIZ_TEST_CRASH_ON="s777", **UNHURRIED)
     r = redis_server.client()
     client, outfile, log = _start(tmp_path, redis_server, lines, "poison")
     finish(client, log)
