@@ -373,14 +373,7 @@ def parse_since(value: Any) -> datetime:
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
     check_declared_size(request.headers, limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, "body-too-large", f"request body: at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await receive_body(request.receive, limit)
 
 
 def check_declared_size(headers: Headers, limit: int) -> None:
@@ -392,7 +385,8 @@ def check_declared_size(headers: Headers, limit: int) -> None:
 
 
 async def receive_body(receive: Receive, limit: int) -> bytes:
-    """`read_body` on the ASGI messages themselves (for `App`'s grade route)."""
+    """The body from the ASGI messages (`App`'s grade route, and `read_body`), refused with 413
+    as soon as it exceeds `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
     while True:
